@@ -1,0 +1,59 @@
+"""One progress helper for every long loop: a line on stderr, redrawn in place on a terminal."""
+
+import sys
+import time
+
+
+class Progress:
+    """Counts work done and prints `desc: done/total (rate, eta)` to stderr.
+
+    Args:
+        desc: what is being done, e.g. "training fc100_100_10".
+        total: how many steps make the whole.
+        unit: the name of one step, e.g. "epoch" or "example".
+        enabled: False silences it (library callers and tests).
+    """
+
+    def __init__(self, desc, total, unit="step", enabled=True, stream=None):
+        self.desc, self.total, self.unit, self.enabled = desc, int(total), unit, enabled
+        self.stream = stream or sys.stderr
+        self.done = 0
+        self.start = time.perf_counter()
+        self._last_print = 0.0
+        self._tty = hasattr(self.stream, "isatty") and self.stream.isatty()
+        self._print(force=True)
+
+    def update(self, steps=1, info=""):
+        """Records `steps` more steps, with an optional short status."""
+        self.done += steps
+        self._print(force=self.done >= self.total, info=info)
+
+    def close(self, info=""):
+        """Prints the final line."""
+        if self.enabled and self._tty:
+            self.stream.write("\n")
+        elif self.enabled and self.done < self.total:
+            self._print(force=True, info=info)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def _print(self, force=False, info=""):
+        if not self.enabled:
+            return
+        now = time.perf_counter()
+        # On a pipe print at most every 10 s, so logs stay short.
+        if not force and now - self._last_print < (0.2 if self._tty else 10.0):
+            return
+        self._last_print = now
+        elapsed = now - self.start
+        line = f"{self.desc}: {self.done}/{self.total} {self.unit}s, {elapsed:.1f}s"
+        if 0 < self.done < self.total:
+            line += f", eta {elapsed / self.done * (self.total - self.done):.0f}s"
+        if info:
+            line += f" ({info})"
+        self.stream.write(("\r" + line + "\033[K") if self._tty else line + "\n")
+        self.stream.flush()

@@ -1,0 +1,28 @@
+"""Bootstrap confidence intervals and summary statistics shared by the scorers."""
+
+import numpy as np
+
+
+def bootstrap_ci(values, statistic=np.mean, num_resamples=1000, confidence=0.95, seed=0):
+    """Percentile bootstrap confidence interval of `statistic` over `values`.
+
+    Args:
+        values: 1-D array of finite numbers.
+        statistic: function of a 1-D array (applied along axis 1 of the resample matrix when it
+            accepts `axis`, e.g. `np.mean`, `np.median`).
+        num_resamples: number of bootstrap resamples.
+        confidence: coverage of the interval, in (0, 1).
+        seed: seed of the resampling, so the same values give the same interval.
+
+    Returns:
+        `(low, high)` as floats; `(nan, nan)` for an empty input.
+    """
+    values = np.asarray(values, dtype=np.float64)
+    if values.size == 0:
+        return float("nan"), float("nan")
+    rng = np.random.default_rng(seed)
+    resamples = values[rng.integers(0, values.size, size=(num_resamples, values.size))]
+    estimates = statistic(resamples, axis=1)
+    alpha = (1.0 - confidence) / 2.0
+    low, high = np.quantile(estimates, [alpha, 1.0 - alpha])
+    return float(low), float(high)
