@@ -1,0 +1,34 @@
+"""Leaderboard: schema, validated atomic store, the paper's baselines, rendered tables and figures.
+
+Stage 5 of a run. `store` is the only writer of leaderboard files; `markdown` and `html` render
+Tables 1-5 of Szegedy et al. 2014 (arXiv 1312.6199) as paper | ours | difference; `figures`
+(matplotlib, imported on use) draws the PNGs.
+"""
+
+from robustbench_keras.leaderboard.baselines import load_baselines
+from robustbench_keras.leaderboard.html import render_html
+from robustbench_keras.leaderboard.markdown import render_markdown
+from robustbench_keras.leaderboard.store import (
+    SCHEMA_VERSION,
+    add_entry,
+    load_leaderboard,
+    load_schema,
+    remove_entry,
+    update_leaderboard,
+    validate_document,
+    write_leaderboard,
+)
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "add_entry",
+    "load_baselines",
+    "load_leaderboard",
+    "load_schema",
+    "remove_entry",
+    "render_html",
+    "render_markdown",
+    "update_leaderboard",
+    "validate_document",
+    "write_leaderboard",
+]

@@ -1,0 +1,20 @@
+"""Scorers, one module per suite key and leaderboard section.
+
+- `min_distortion`: Tables 1 and 3 (clean errors, average minimal distortion);
+- `transfer`: Tables 2 and 4 (cross-model error of adversarial examples, noise controls);
+- `spectral`: Table 5 (layerwise upper Lipschitz bounds);
+- `unit_semantics`: Property 1 (units versus random directions).
+"""
+
+import importlib
+
+from robustbench_keras.errors import SuiteError
+
+SCORER_NAMES = ("min_distortion", "transfer", "spectral", "unit_semantics")
+
+
+def get(name):
+    """Returns the scorer module called `name`; an unknown name lists the known ones."""
+    if name not in SCORER_NAMES:
+        raise SuiteError(f"unknown scorer '{name}' (known: {', '.join(SCORER_NAMES)})")
+    return importlib.import_module(f"robustbench_keras.scorers.{name}")

@@ -1,0 +1,127 @@
+"""Compiled batch kernels of the attack: one L-BFGS solve per c, the boundary step, margins.
+
+All kernels work on a fixed batch of `batch_size` flat rows (the caller pads the last batch), so
+each is traced once. The L-BFGS solve is one `tfp.optimizer.lbfgs_minimize` call over a
+(batch, m) position with a per-row c; its line searches run in lock-step across the batch, so
+every call of the objective evaluates every row, and the evaluation counters count every row.
+
+The objective function also keeps, per row, the closest successful adversarial it has seen at
+*any* evaluation, line-search trial points included (`best_x`, `best_sq_distance`): the point is
+computed by the forward pass anyway, so this costs one masked update per call.
+"""
+
+import tensorflow_probability as tfp
+
+from robustbench_keras.attacks.objective import make_value_and_gradients, target_margin
+from robustbench_keras.quiet import import_tensorflow
+
+tf = import_tensorflow()
+
+
+class BatchSolver:
+    """The compiled kernels for one model, loss and batch shape.
+
+    Args:
+        model: Keras model returning logits (batch, classes).
+        input_shape: per-example input shape of the model, e.g. (28, 28).
+        batch_size: rows per call.
+        loss: objective loss, see `objective.LOSSES`.
+        kappa: margin of the squared hinge.
+        success_margin: a point counts as adversarial when `z_t - max_{j != t} z_j` exceeds this, so
+            that it stays adversarial when the model is re-run in another batch (float32 rounding).
+        max_iterations: L-BFGS iterations per solve.
+        num_correction_pairs: L-BFGS memory.
+        tolerance: L-BFGS gradient-norm tolerance.
+        f_relative_tolerance: L-BFGS relative objective change tolerance.
+        max_line_search_iterations: Hager-Zhang line search limit per iteration.
+        num_boundary_steps: bisection steps of the final boundary step.
+        jit_compile: compile the kernels with XLA.
+    """
+
+    def __init__(self, model, input_shape, batch_size, *, loss, kappa, success_margin, max_iterations,
+                 num_correction_pairs, tolerance, f_relative_tolerance, max_line_search_iterations,
+                 num_boundary_steps, jit_compile):
+        self.model = model
+        self.input_shape = tuple(int(d) for d in input_shape)
+        self.batch_size = int(batch_size)
+        self.num_features = 1
+        for d in self.input_shape:
+            self.num_features *= d
+        self.loss, self.kappa, self.success_margin = loss, float(kappa), float(success_margin)
+        self.lbfgs_options = dict(
+            max_iterations=int(max_iterations), num_correction_pairs=int(num_correction_pairs),
+            tolerance=float(tolerance), f_relative_tolerance=float(f_relative_tolerance),
+            max_line_search_iterations=int(max_line_search_iterations))
+        self.num_boundary_steps = int(num_boundary_steps)
+        shape = (self.batch_size, self.num_features)
+        self.best_x = tf.Variable(tf.zeros(shape), trainable=False)
+        self.best_sq_distance = tf.Variable(tf.zeros(shape[:1]), trainable=False)
+        self.num_calls = tf.Variable(0, dtype=tf.int64, trainable=False)
+        self.solve = tf.function(self._solve, jit_compile=jit_compile, reduce_retracing=True)
+        self.refine = tf.function(self._refine, jit_compile=jit_compile, reduce_retracing=True)
+        self.margins = tf.function(self._margins, jit_compile=jit_compile, reduce_retracing=True)
+
+    def reset_best(self, best_x, best_sq_distance):
+        """Sets the kept best per row: float32 (batch, m) and (batch,), inf where none yet."""
+        self.best_x.assign(best_x)
+        self.best_sq_distance.assign(best_sq_distance)
+        self.num_calls.assign(0)
+
+    def _logits(self, x_flat):
+        return self.model(tf.reshape(x_flat, (-1,) + self.input_shape), training=False)
+
+    def _margins(self, x, targets):
+        """`z_t - max_{j != t} z_j` at x, float32 (batch,)."""
+        return target_margin(self._logits(x), targets)
+
+    def _solve(self, x, targets, r0, c):
+        """Minimises the objective from r0 with per-row c; updates the kept best.
+
+        Args:
+            x: float32 (batch, m) clean inputs; targets: int32 (batch,); r0: float32 (batch, m)
+            starting perturbation; c: float32 (batch,).
+
+        Returns:
+            (final r (batch, m), margin at clip(x + r) (batch,), objective (batch,)).
+        """
+        value_and_gradients = make_value_and_gradients(
+            self.model, x, targets, c, self.loss, self.kappa, self.input_shape)
+
+        def tracked(r):
+            value, gradient, logits = value_and_gradients(r)
+            x_adv = tf.clip_by_value(x + r, 0.0, 1.0)
+            sq_distance = tf.reduce_sum(tf.square(x_adv - x), axis=-1)
+            better = (target_margin(logits, targets) > self.success_margin) & (sq_distance < self.best_sq_distance)
+            self.best_x.assign(tf.where(better[:, None], x_adv, self.best_x))
+            self.best_sq_distance.assign(tf.where(better, sq_distance, self.best_sq_distance))
+            self.num_calls.assign_add(1)
+            return value, gradient
+
+        result = tfp.optimizer.lbfgs_minimize(
+            tracked, initial_position=r0, stopping_condition=tfp.optimizer.converged_all, **self.lbfgs_options)
+        final = tf.clip_by_value(x + result.position, 0.0, 1.0)
+        return result.position, self._margins(final, targets), result.objective_value
+
+    def _refine(self, x, targets, x_adv, active):
+        """Bisects the segment x -> x_adv for the point closest to x still classified as the target.
+
+        Forward passes only. Rows where `active` is false are returned unchanged.
+
+        Args:
+            x, x_adv: float32 (batch, m), x_adv adversarial where active; targets: int32 (batch,);
+            active: bool (batch,).
+
+        Returns:
+            float32 (batch, m), inside the box, adversarial where active.
+        """
+        low = tf.zeros(tf.shape(targets), tf.float32)
+        high = tf.ones(tf.shape(targets), tf.float32)
+        direction = x_adv - x
+        for _ in range(self.num_boundary_steps):
+            middle = 0.5 * (low + high)
+            point = tf.clip_by_value(x + middle[:, None] * direction, 0.0, 1.0)
+            success = self._margins(point, targets) > self.success_margin
+            high = tf.where(success, middle, high)
+            low = tf.where(success, low, middle)
+        closest = tf.clip_by_value(x + high[:, None] * direction, 0.0, 1.0)
+        return tf.where((active & (high < 1.0))[:, None], closest, x_adv)

@@ -1,0 +1,87 @@
+"""The paper's own numbers for Tables 1-5 (Szegedy et al. 2014, arXiv 1312.6199), as data.
+
+`baselines/szegedy2014.json` holds them, error rates as fractions, with a source note. Model ids
+match the zoo's (`fc10_wd1e-4`, ..., `fc100_100_10_p2`); Table 5's layers are AlexNet's
+`conv1`..`conv5`, `fc1`..`fc3`.
+"""
+
+import json
+import os
+from pathlib import Path
+
+import jsonschema
+
+from robustbench_keras.errors import LeaderboardError
+from robustbench_keras.leaderboard.store import format_json_path
+
+DEFAULT_PATH = Path(__file__).resolve().parents[2] / "baselines" / "szegedy2014.json"
+
+_RATE = {"type": "number", "minimum": 0, "maximum": 1}
+_ERRORS_ON = {"type": "object", "additionalProperties": _RATE}
+_CONTROLS = {
+    "type": "array",
+    "items": {"type": "object", "required": ["label", "stddev", "errors_on", "distortion_rms"],
+              "properties": {"errors_on": _ERRORS_ON}},
+}
+_TRANSFER_ROWS = {
+    "type": "array",
+    "items": {"type": "object", "required": ["model", "errors_on", "distortion_mean"],
+              "properties": {"errors_on": _ERRORS_ON}},
+}
+
+
+def _rows(*keys):
+    return {
+        "type": "array",
+        "items": {"type": "object", "required": ["model", "paper_name", *keys],
+                  "properties": {key: _RATE for key in keys if key.endswith("_error")}},
+    }
+
+
+# The shape renderers rely on; the values themselves are checked against the paper in the tests.
+SCHEMA = {
+    "type": "object",
+    "required": ["schema_version", "source", "table1", "table2", "table3", "table4", "table5"],
+    "properties": {
+        "schema_version": {"const": "1.0"},
+        "table1": {"type": "object", "required": ["rows"],
+                   "properties": {"rows": _rows("train_error", "test_error", "distortion_mean")}},
+        "table2": {"type": "object", "required": ["columns", "rows", "controls"],
+                   "properties": {"rows": _TRANSFER_ROWS, "controls": _CONTROLS}},
+        "table3": {"type": "object", "required": ["rows"],
+                   "properties": {"rows": _rows("p1_error", "p2_error", "test_error", "distortion_mean")}},
+        "table4": {"type": "object", "required": ["columns", "rows", "controls", "magnified"],
+                   "properties": {"rows": _TRANSFER_ROWS, "controls": _CONTROLS,
+                                  "magnified": {"type": "object", "required": ["stddev", "rows", "controls"],
+                                                "properties": {"rows": _TRANSFER_ROWS, "controls": _CONTROLS}}}},
+        "table5": {"type": "object", "required": ["model", "layers"],
+                   "properties": {"layers": {"type": "array", "items": {
+                       "type": "object", "required": ["name", "kind", "shape", "stride", "bound"]}}}},
+    },
+}
+
+
+def load_baselines(path=None):
+    """Reads the paper's values.
+
+    Args:
+        path: a baselines JSON file; None reads the repository's `baselines/szegedy2014.json`.
+
+    Returns:
+        The baselines as a dict: `source`, `table1` ... `table5` (see the file).
+
+    Raises:
+        LeaderboardError: the file is missing, not JSON, or not shaped like a baselines file.
+    """
+    path = os.fspath(path or DEFAULT_PATH)
+    try:
+        with open(path, encoding="utf-8") as stream:
+            baselines = json.load(stream)
+    except FileNotFoundError:
+        raise LeaderboardError(f"{path}: baselines file not found (expected baselines/szegedy2014.json)") from None
+    except ValueError as error:
+        raise LeaderboardError(f"{path}: corrupt baselines file, expected JSON, got: {error}") from None
+    error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(SCHEMA).iter_errors(baselines))
+    if error is not None:
+        raise LeaderboardError(f"{path}: {format_json_path(error.absolute_path)}: {error.message} (not a baselines file)")
+    return baselines

@@ -1,0 +1,89 @@
+"""A static, self-contained HTML page of a leaderboard: Tables 1-5 beside the paper's, and figures.
+
+Szegedy et al. 2014 (arXiv 1312.6199). One file with inline CSS, no JavaScript and nothing fetched
+from the network; figures are relative `<img>` links to PNGs beside the page.
+"""
+
+from html import escape
+
+from robustbench_keras.leaderboard.baselines import load_baselines
+from robustbench_keras.leaderboard.tables import Comparison, build_ranking, build_tables, format_comparison
+
+STYLE = """
+body { font-family: sans-serif; margin: 2em; color: #222; }
+table { border-collapse: collapse; margin: 0.5em 0 2em; font-size: 0.9em; }
+th, td { border: 1px solid #bbb; padding: 0.25em 0.5em; text-align: right; white-space: nowrap; }
+th:first-child, td:first-child { text-align: left; }
+thead th { background: #eee; }
+.paper { color: #555; } .ours { font-weight: bold; } .diff { color: #a40; } .sep { color: #aaa; }
+figure { display: inline-block; margin: 0 1em 1em 0; } figcaption { font-size: 0.9em; }
+img { max-width: 100%; }
+"""
+
+
+def _cell(cell):
+    if not isinstance(cell, Comparison):
+        return f"<td>{escape(str(cell))}</td>"
+    paper, ours, difference = (escape(text) for text in format_comparison(cell))
+    separator = '<span class="sep"> | </span>'
+    return (
+        f'<td class="comparison"><span class="paper">{paper}</span>{separator}'
+        f'<span class="ours">{ours}</span>{separator}<span class="diff">{difference}</span></td>'
+    )
+
+
+def render_table(table):
+    """One `tables.Table` as an HTML section with a `<table id=KEY>`."""
+    header = "".join(f"<th>{escape(column)}</th>" for column in table.columns)
+    body = "\n".join("<tr>" + "".join(_cell(cell) for cell in row) + "</tr>" for row in table.rows)
+    return (
+        f'<section><h2>{escape(table.title)}</h2><p>{escape(table.note)}</p>\n'
+        f'<table id="{escape(table.key)}"><thead><tr>{header}</tr></thead>\n<tbody>\n{body}\n</tbody></table></section>'
+    )
+
+
+def render_html(document, baselines=None, figures=(), ranking_split="test"):
+    """The whole leaderboard page.
+
+    Args:
+        document: a valid leaderboard document (see `store.load_leaderboard`).
+        baselines: the paper's values; None reads `baselines/szegedy2014.json`.
+        figures: (caption, relative path) pairs, shown as `<img>` at the end.
+        ranking_split: "test" or "train", the min-distortion sample the ranking uses.
+
+    Returns:
+        The page as a string (UTF-8 HTML5).
+    """
+    baselines = baselines if baselines is not None else load_baselines()
+    suite, data, attack = document["suite"], document["data_fingerprint"], document["attack"]
+    software = ", ".join(f"{name} {version}" for name, version in document["software"].items())
+    facts = [
+        f"Suite <code>{escape(suite['path'])}</code> (sha256 <code>{escape(suite['hash'][:16])}</code>), "
+        f"created {escape(document['created_utc'])}",
+        f"Data: {escape(data['dataset'])} from {escape(data['source'])}, fingerprint <code>{escape(data['id'])}</code>",
+        f"Attack: objective {escape(attack['objective'])}, target policy {escape(attack['target_policy'])}",
+        f"Software: {escape(software)}",
+    ]
+    sections = [render_table(build_ranking(document, ranking_split))]
+    sections += [render_table(table) for table in build_tables(document, baselines)]
+    if figures:
+        images = "\n".join(
+            f'<figure><img src="{escape(path)}" alt="{escape(caption)}"><figcaption>{escape(caption)}</figcaption></figure>'
+            for caption, path in figures
+        )
+        sections.append(f'<section id="figures"><h2>Figures</h2>\n{images}</section>')
+    source = baselines["source"]
+    return "\n".join([
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        f"<title>Leaderboard: {escape(suite['name'])}</title>",
+        f"<style>{STYLE}</style></head><body>",
+        f"<h1>Leaderboard: {escape(suite['name'])}</h1>",
+        "<ul>" + "".join(f"<li>{fact}</li>" for fact in facts) + "</ul>",
+        "<p>Each comparison cell reads <b>paper | ours | ours − paper</b>; errors and rates in %, "
+        "distortions as per-pixel RMS with pixels in [0, 1]; — where there is no value.</p>",
+        *sections,
+        f"<p>Paper values: {escape(source['paper'])} arXiv {escape(source['arxiv'])}.</p>",
+        "</body></html>",
+        "",
+    ])

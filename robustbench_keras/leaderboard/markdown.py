@@ -1,0 +1,69 @@
+"""Markdown report of a leaderboard: Tables 1-5 laid out like the paper's, paper | ours | difference.
+
+Szegedy et al. 2014 (arXiv 1312.6199). Each comparison cell reads `paper | ours | ours − paper`
+(pipes escaped for GitHub-flavoured Markdown); errors in percent, distortions per-pixel RMS.
+"""
+
+from robustbench_keras.leaderboard.baselines import load_baselines
+from robustbench_keras.leaderboard.tables import Comparison, build_ranking, build_tables, format_comparison
+
+LEGEND = (
+    "Each comparison cell reads **paper \\| ours \\| ours − paper**; errors and rates in %, "
+    "distortions as per-pixel RMS with pixels in [0, 1]; — where there is no value."
+)
+
+
+def _escape(text):
+    return str(text).replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+
+
+def _cell(cell):
+    if isinstance(cell, Comparison):
+        return " \\| ".join(_escape(text) for text in format_comparison(cell))
+    return _escape(cell)
+
+
+def render_table(table):
+    """One `tables.Table` as a Markdown section: heading, note, pipe table."""
+    lines = [f"## {table.title}", "", table.note, ""]
+    lines.append("| " + " | ".join(_escape(column) for column in table.columns) + " |")
+    lines.append("|" + "|".join(["---"] + ["--:"] * (len(table.columns) - 1)) + "|")
+    lines += ["| " + " | ".join(_cell(cell) for cell in row) + " |" for row in table.rows]
+    return "\n".join(lines) + "\n"
+
+
+def _header(document):
+    suite, data, attack = document["suite"], document["data_fingerprint"], document["attack"]
+    software = ", ".join(f"{name} {version}" for name, version in document["software"].items())
+    return "\n".join([
+        f"# Leaderboard: {_escape(suite['name'])}",
+        "",
+        f"- Suite: `{suite['path']}` (sha256 `{suite['hash'][:16]}`), created {document['created_utc']}",
+        f"- Data: {data['dataset']} from {data['source']}, fingerprint `{data['id']}`",
+        f"- Attack: objective {attack['objective']}, target policy {attack['target_policy']}",
+        f"- Software: {software}",
+        "",
+        LEGEND,
+        "",
+    ])
+
+
+def render_markdown(document, baselines=None, figures=(), ranking_split="test"):
+    """The whole Markdown report of a leaderboard document.
+
+    Args:
+        document: a valid leaderboard document (see `store.load_leaderboard`).
+        baselines: the paper's values; None reads `baselines/szegedy2014.json`.
+        figures: (caption, relative path) pairs, shown as images at the end.
+        ranking_split: "test" or "train", the min-distortion sample the ranking uses.
+
+    Returns:
+        The report text.
+    """
+    baselines = baselines if baselines is not None else load_baselines()
+    parts = [_header(document), render_table(build_ranking(document, ranking_split))]
+    parts += [render_table(table) for table in build_tables(document, baselines)]
+    if figures:
+        parts.append("## Figures\n\n" + "\n\n".join(f"![{_escape(caption)}]({path})" for caption, path in figures) + "\n")
+    parts.append(f"Paper values: {baselines['source']['paper']} arXiv {baselines['source']['arxiv']}.\n")
+    return "\n".join(parts)

@@ -1,0 +1,68 @@
+"""Walks a suite through the pipeline: data, models, scorers, leaderboard and reports.
+
+Resumable: trained models come from the zoo's cache and attacked examples from the per-example records
+already on disk, so a run started again after an interruption redoes nothing that was finished and
+ends with the same results.
+"""
+
+import dataclasses
+import time
+from pathlib import Path
+
+from robustbench_keras import zoo
+from robustbench_keras.data import load_dataset
+from robustbench_keras.evaluation import clean_errors
+from robustbench_keras.leaderboard import reports
+from robustbench_keras.leaderboard.document import build_document
+from robustbench_keras.leaderboard.store import write_leaderboard
+from robustbench_keras.progress import Progress
+from robustbench_keras.scoring import score_models
+
+
+def run_suite(suite, progress=True):
+    """Runs every stage of `suite` and writes its outputs.
+
+    Args:
+        suite: a validated `Suite`.
+        progress: show progress lines on stderr.
+
+    Returns:
+        {output name: path} of what was written (leaderboard, tables, page, figures folder).
+    """
+    output = Path(suite.output)
+    output.mkdir(parents=True, exist_ok=True)
+    dataset = load_dataset(suite.dataset, data_dir=suite.data_dir, progress=progress)
+    models, entries = {}, {}
+    bar = Progress("models", len(suite.models), unit="model", enabled=progress)
+    for model_id in suite.models:
+        models[model_id], entries[model_id] = prepare_zoo_model(model_id, dataset, suite, progress)
+        bar.update(info=model_id)
+    bar.close()
+    results = score_models(suite, dataset, models, entries, output, progress=progress)
+    document = build_document(suite, dataset, list(entries.values()), results.controls, results.table5)
+    leaderboard_path = write_leaderboard(output / "leaderboard.json", document)
+    written = {"leaderboard": leaderboard_path}
+    written.update(reports.write_reports(document, output, results))
+    return written
+
+
+def prepare_zoo_model(model_id, dataset, suite, progress):
+    """Trains or loads one zoo model; returns it with its leaderboard entry's provenance and clean errors."""
+    spec = zoo.get(model_id)
+    start = time.perf_counter()
+    model = zoo.load_or_train(model_id, dataset, seed=suite.seed, cache_dir=suite.cache_dir, progress=progress)
+    checkpoint = zoo.cache_path(model_id, dataset, suite.seed, cache_dir=suite.cache_dir)
+    entry = {
+        "id": model_id,
+        "paper_name": spec.paper_name,
+        "source": "zoo",
+        "architecture": spec.architecture,
+        "recipe": dataclasses.asdict(spec.recipe),
+        "checkpoint_sha256": zoo.checkpoint_sha256(checkpoint),
+        "seed": suite.seed,
+        "train_split": spec.train_split,
+        "table": spec.table,
+        "clean_errors": clean_errors(model, dataset),
+        "timings": {"train_or_load_s": time.perf_counter() - start},
+    }
+    return model, entry

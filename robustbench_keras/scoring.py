@@ -1,0 +1,135 @@
+"""Runs a suite's scorers over a set of trained models and fills their leaderboard entries.
+
+Models are grouped like the paper's tables: Table 3 models (trained on P1/P2) form the Table 4
+transfer group and are attacked on `table3_split`; all others (Table 1 models, the conv net,
+submissions) form the Table 2 group, attacked on `table1_split`. Every model of a group is attacked on
+the same seeded sample, so transfer rows and columns line up.
+"""
+
+import dataclasses
+import time
+from pathlib import Path
+
+from robustbench_keras.attacks import LBFGSAttack
+from robustbench_keras.errors import ModelError
+from robustbench_keras.progress import Progress
+from robustbench_keras.scorers import min_distortion, spectral, transfer, unit_semantics
+
+
+@dataclasses.dataclass
+class ScoringResults:
+    """What the scorers produce beyond the per-model entries.
+
+    Attributes:
+        controls: transfer control rows: {"table2": [...], "table4": [...], "table4_magnified": [...]}.
+        table5: spectral bounds of the Table 5 AlexNet, or None.
+        samples: split -> (x, y) of the attacked sample.
+        records: model id -> `AttackRecords` of its attack (same order as its split's sample).
+        directions: model id -> top-k indices of unit and random directions (Property 1 figures).
+    """
+
+    controls: dict = dataclasses.field(default_factory=dict)
+    table5: dict = None
+    samples: dict = dataclasses.field(default_factory=dict)
+    records: dict = dataclasses.field(default_factory=dict)
+    directions: dict = dataclasses.field(default_factory=dict)
+
+
+def transfer_table(entry):
+    """The transfer table a model's row belongs to: "table4" for Table 3 models, else "table2"."""
+    return "table4" if entry.get("table") == "table3" else "table2"
+
+
+def score_models(suite, dataset, models, entries, output, progress=True):
+    """Runs the suite's scorers in order, writing each model's sections into `entries`.
+
+    Args:
+        suite: the validated `Suite`.
+        dataset: the loaded `Dataset`.
+        models: {model id: keras model}.
+        entries: {model id: leaderboard entry dict}, updated in place.
+        output: the run's output folder (per-example records go under `records/`).
+        progress: show progress lines.
+
+    Returns:
+        `ScoringResults`.
+    """
+    results = ScoringResults()
+    settings = suite.scorers
+    if "min_distortion" in settings:
+        _score_min_distortion(suite, dataset, models, entries, Path(output) / "records", results, progress)
+    if "transfer" in settings:
+        _score_transfer(settings["transfer"], suite.seed, models, entries, results)
+    if "spectral" in settings:
+        _score_spectral(settings["spectral"], models, entries, results, progress)
+    if "unit_semantics" in settings:
+        _score_unit_semantics(settings["unit_semantics"], dataset, models, entries, results, progress)
+    return results
+
+
+def _score_min_distortion(suite, dataset, models, entries, records_dir, results, progress):
+    md = suite.scorers["min_distortion"]
+    attack = LBFGSAttack(**suite.attack)
+    for model_id, model in models.items():
+        split = md.split_for(entries[model_id].get("table"))
+        if split not in results.samples:
+            x, y = dataset.split(split)
+            indices = min_distortion.sample_indices(len(x), md.num_examples, suite.seed)
+            results.samples[split] = (x[indices], y[indices])
+        x, y = results.samples[split]
+        start = time.perf_counter()
+        records, summary = min_distortion.score(
+            attack, model, x, y, target=md.target, seed=suite.seed, records_dir=records_dir,
+            name=f"{model_id}-{split}", progress=progress, chunk_size=md.chunk_size,
+            fingerprint=f"{entries[model_id]['checkpoint_sha256']}:{dataset.fingerprint['id']}",
+        )
+        results.records[model_id] = records
+        entries[model_id]["min_distortion"] = {split: summary}
+        entries[model_id]["timings"]["min_distortion_s"] = time.perf_counter() - start
+
+
+def _score_transfer(settings, seed, models, entries, results):
+    groups = {}
+    for model_id in models:
+        groups.setdefault(transfer_table(entries[model_id]), []).append(model_id)
+    for table, model_ids in groups.items():
+        group = {model_id: models[model_id] for model_id in model_ids}
+        split = next(iter(entries[model_ids[0]]["min_distortion"]))
+        x, y = results.samples[split]
+        for model_id in model_ids:
+            row = dict(transfer.adversarial_row(results.records[model_id], x, y, group), table=table)
+            if table == "table4":
+                row["magnified"] = transfer.magnified_row(
+                    results.records[model_id], x, y, group, settings.magnify, settings.magnified_rms
+                )
+            entries[model_id]["transfer"] = row
+        stddevs = settings.table4_noise_stddevs if table == "table4" else settings.table2_noise_stddevs
+        results.controls[table] = [transfer.noise_row(x, y, group, s, seed) for s in stddevs]
+        if table == "table4":
+            results.controls["table4_magnified"] = [
+                transfer.noise_row(x, y, group, settings.magnified_noise_stddev, seed)
+            ]
+
+
+def _score_spectral(settings, models, entries, results, progress):
+    for model_id, model in models.items():
+        try:
+            entries[model_id]["spectral"] = spectral.layer_bounds(model)
+        except ModelError as error:
+            entries[model_id]["spectral"] = {"unsupported_layer": error.layer_name, "message": str(error)}
+    if settings.alexnet:
+        results.table5 = spectral.alexnet_bounds(settings, progress=progress)
+
+
+def _score_unit_semantics(settings, dataset, models, entries, results, progress):
+    x_test, y_test = dataset.split("test")
+    reference = models.get(settings.reference_model)
+    for model_id in settings.models or models:
+        if model_id not in models:
+            continue
+        result, directions = unit_semantics.score(
+            models[model_id], x_test, y_test, settings,
+            reference_model=reference if model_id != settings.reference_model else None,
+        )
+        entries[model_id]["unit_semantics"] = result
+        results.directions[model_id] = directions

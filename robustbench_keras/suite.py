@@ -1,0 +1,261 @@
+"""Suite files: load a YAML suite, check every key, type and name once, and hash what it asks for.
+
+A suite declares the dataset, the models, the attack settings, the scorers with their settings, the
+seed and the output folder. `load_suite` returns a frozen `Suite`; no later code reads a raw dict.
+"""
+
+import dataclasses
+import hashlib
+import json
+import types
+import typing
+from pathlib import Path
+
+import yaml
+
+from robustbench_keras.errors import SuiteError
+
+from robustbench_keras.scorers import SCORER_NAMES as SCORER_ORDER
+
+
+@dataclasses.dataclass(frozen=True)
+class Suite:
+    """A validated suite.
+
+    Attributes:
+        name: the suite's name, used in reports.
+        dataset: "mnist" or "fashion_mnist".
+        models: zoo model ids, in the order the tables list them.
+        seed: seed of training, sampling, targets and noise.
+        output: folder for the leaderboard, tables, figures and per-example records.
+        data_dir: local folder with the four IDX files; None downloads through tensorflow-datasets.
+        cache_dir: folder of trained `.keras` models; None uses the zoo's default.
+        attack: keyword arguments of `robustbench_keras.attacks.LBFGSAttack`.
+        scorers: scorer name -> that scorer's `Settings`, in run order.
+        path: the file the suite was read from.
+    """
+
+    name: str
+    models: tuple
+    dataset: str = "mnist"
+    seed: int = 0
+    output: str = "results"
+    data_dir: typing.Optional[str] = None
+    cache_dir: typing.Optional[str] = None
+    attack: dict = dataclasses.field(default_factory=dict)
+    scorers: dict = dataclasses.field(default_factory=dict)
+    path: str = "<suite>"
+
+    def hash(self):
+        """sha256 of what determines the results: dataset, models, seed, attack and scorer settings."""
+        content = {
+            "dataset": self.dataset,
+            "models": list(self.models),
+            "seed": self.seed,
+            "attack": self.attack,
+            "scorers": {name: dataclasses.asdict(s) for name, s in self.scorers.items()},
+        }
+        return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
+
+    def to_json(self):
+        """The effective suite as a JSON-able dict (recorded in every result)."""
+        return {
+            "name": self.name,
+            "path": self.path,
+            "hash": self.hash(),
+            "dataset": self.dataset,
+            "models": list(self.models),
+            "seed": self.seed,
+            "attack": self.attack,
+            "scorers": {name: dataclasses.asdict(s) for name, s in self.scorers.items()},
+        }
+
+
+_TOP_LEVEL_TYPES = {
+    "name": str,
+    "dataset": str,
+    "models": list,
+    "seed": int,
+    "output": str,
+    "data_dir": typing.Optional[str],
+    "cache_dir": typing.Optional[str],
+    "attack": dict,
+    "scorers": dict,
+}
+
+
+def load_suite(path, **overrides):
+    """Reads and validates a suite file.
+
+    Args:
+        path: the YAML file.
+        **overrides: top-level fields that replace the file's (e.g. `output`, `data_dir` from the CLI);
+            None values are ignored.
+
+    Returns:
+        A frozen `Suite`.
+
+    Raises:
+        SuiteError: one line naming the file and the key that is wrong.
+    """
+    path = Path(path)
+    raw = _read_yaml(path)
+    where = str(path)
+    for key in raw:
+        if key not in _TOP_LEVEL_TYPES:
+            raise SuiteError(f"{where}: unknown key '{key}' (known: {', '.join(_TOP_LEVEL_TYPES)})")
+    for key in ("name", "models"):
+        if key not in raw:
+            raise SuiteError(f"{where}: missing required key '{key}'")
+    for key, value in raw.items():
+        check_type(value, _TOP_LEVEL_TYPES[key], f"{where}: {key}")
+    raw.update({key: value for key, value in overrides.items() if value is not None})
+
+    models = tuple(_check_models(raw["models"], where))
+    dataset = _check_dataset(raw.get("dataset", "mnist"), where)
+    attack = _check_attack(raw.get("attack") or {}, where)
+    scorers = _check_scorers(raw.get("scorers") or {}, where)
+    if raw.get("seed", 0) < 0:
+        raise SuiteError(f"{where}: seed: expected a non-negative integer, got {raw['seed']}")
+    return Suite(
+        name=raw["name"],
+        models=models,
+        dataset=dataset,
+        seed=raw.get("seed", 0),
+        output=raw.get("output", "results"),
+        data_dir=raw.get("data_dir"),
+        cache_dir=raw.get("cache_dir"),
+        attack=attack,
+        scorers=scorers,
+        path=where,
+    )
+
+
+def _read_yaml(path):
+    if not path.is_file():
+        raise SuiteError(f"{path}: no such suite file")
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        line = f" at line {mark.line + 1}" if mark else ""
+        raise SuiteError(f"{path}: not valid YAML{line}") from None
+    if not isinstance(raw, dict):
+        raise SuiteError(f"{path}: expected a mapping of suite keys, got {type(raw).__name__}")
+    return raw
+
+
+def _check_models(names, where):
+    from robustbench_keras import zoo
+
+    known = zoo.names()
+    if not names:
+        raise SuiteError(f"{where}: models: expected at least one model id")
+    for index, name in enumerate(names):
+        if name not in known:
+            raise SuiteError(f"{where}: models[{index}]: unknown model '{name}' (known: {', '.join(known)})")
+    if len(set(names)) != len(names):
+        raise SuiteError(f"{where}: models: a model id is listed twice")
+    return names
+
+
+def _check_dataset(name, where):
+    from robustbench_keras.data import DATASET_NAMES
+
+    if name not in DATASET_NAMES:
+        raise SuiteError(f"{where}: dataset: unknown dataset '{name}' (known: {', '.join(DATASET_NAMES)})")
+    return name
+
+
+def _check_attack(section, where):
+    """Validates the attack section by constructing the attack, which checks its own settings."""
+    from robustbench_keras.attacks import LBFGSAttack
+
+    try:
+        return LBFGSAttack(**section).settings()
+    except TypeError as error:
+        raise SuiteError(f"{where}: attack: {error}") from None
+    except SuiteError as error:
+        raise SuiteError(f"{where}: attack.{error}") from None
+
+
+def _check_scorers(section, where):
+    from robustbench_keras import scorers as scorer_registry
+
+    result = {}
+    for name in SCORER_ORDER:
+        if name in section:
+            module = scorer_registry.get(name)
+            settings = section[name] or {}
+            check_type(settings, dict, f"{where}: scorers.{name}")
+            result[name] = build_settings(module.Settings, settings, f"{where}: scorers.{name}")
+    for name in section:
+        if name not in SCORER_ORDER:
+            raise SuiteError(f"{where}: scorers: unknown scorer '{name}' (known: {', '.join(SCORER_ORDER)})")
+    if "transfer" in result and "min_distortion" not in result:
+        raise SuiteError(f"{where}: scorers.transfer: needs scorers.min_distortion (it transfers those adversarials)")
+    return result
+
+
+def build_settings(settings_class, raw, where):
+    """Builds a frozen settings dataclass from a dict, checking unknown keys and value types.
+
+    Args:
+        settings_class: a dataclass whose fields carry type annotations.
+        raw: the suite's section.
+        where: prefix of error messages, e.g. "suites/mnist.yaml: scorers.transfer".
+
+    Raises:
+        SuiteError: on an unknown key or a value of the wrong type.
+    """
+    hints = typing.get_type_hints(settings_class)
+    fields = {f.name for f in dataclasses.fields(settings_class) if f.init}
+    for key, value in raw.items():
+        if key not in fields:
+            raise SuiteError(f"{where}: unknown key '{key}' (known: {', '.join(sorted(fields))})")
+        check_type(value, hints[key], f"{where}.{key}")
+    converted = {key: tuple(value) if isinstance(value, list) else value for key, value in raw.items()}
+    converted = {key: float(value) if hints[key] is float else value for key, value in converted.items()}
+    try:
+        return settings_class(**converted)
+    except (ValueError, SuiteError) as error:
+        raise SuiteError(f"{where}: {error}") from None
+
+
+def check_type(value, expected, where):
+    """Raises SuiteError unless `value` fits the annotation `expected` (int, float, str, bool, Optional, tuple, list, dict)."""
+    if not _fits(value, expected):
+        raise SuiteError(f"{where}: expected {_describe(expected)}, got {value!r}")
+
+
+def _fits(value, expected):
+    origin = typing.get_origin(expected)
+    if origin in (typing.Union, types.UnionType):
+        return any(_fits(value, option) for option in typing.get_args(expected))
+    if expected is type(None):
+        return value is None
+    if expected is bool:
+        return isinstance(value, bool)
+    if expected is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if expected is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if origin in (tuple, list) or expected in (tuple, list):
+        args = [a for a in typing.get_args(expected) if a is not Ellipsis]
+        return isinstance(value, (list, tuple)) and all(_fits(item, args[0]) for item in value) if args else isinstance(value, (list, tuple))
+    if origin is dict or expected is dict:
+        return isinstance(value, dict)
+    return isinstance(value, expected)
+
+
+def _describe(expected):
+    origin = typing.get_origin(expected)
+    if origin in (typing.Union, types.UnionType):
+        return " or ".join(_describe(option) for option in typing.get_args(expected))
+    if expected is type(None):
+        return "null"
+    if origin in (tuple, list) or expected in (tuple, list):
+        args = [a for a in typing.get_args(expected) if a is not Ellipsis]
+        return f"a list of {_describe(args[0])}s" if args else "a list"
+    names = {int: "an integer", float: "a number", str: "a string", bool: "true or false", dict: "a mapping"}
+    return names.get(expected, getattr(expected, "__name__", str(expected)))
