@@ -14,8 +14,9 @@ from robustbench_keras.data import load_dataset
 from robustbench_keras.evaluation import clean_errors
 from robustbench_keras.leaderboard import reports
 from robustbench_keras.leaderboard.document import build_document
-from robustbench_keras.leaderboard.store import write_leaderboard
+from robustbench_keras.leaderboard.store import load_leaderboard, update_leaderboard, write_leaderboard
 from robustbench_keras.progress import Progress
+from robustbench_keras.provenance import file_sha256
 from robustbench_keras.scoring import score_models
 
 
@@ -31,6 +32,8 @@ def run_suite(suite, progress=True):
     """
     output = Path(suite.output)
     output.mkdir(parents=True, exist_ok=True)
+    if (output / "leaderboard.json").exists():
+        load_leaderboard(output / "leaderboard.json")  # refuse a corrupt leaderboard before any work
     dataset = load_dataset(suite.dataset, data_dir=suite.data_dir, progress=progress)
     models, entries = {}, {}
     bar = Progress("models", len(suite.models), unit="model", enabled=progress)
@@ -40,10 +43,25 @@ def run_suite(suite, progress=True):
     bar.close()
     results = score_models(suite, dataset, models, entries, output, progress=progress)
     document = build_document(suite, dataset, list(entries.values()), results.controls, results.table5)
-    leaderboard_path = write_leaderboard(output / "leaderboard.json", document)
-    written = {"leaderboard": leaderboard_path}
-    written.update(reports.write_reports(document, output, results))
-    return written
+    leaderboard_path = output / "leaderboard.json"
+    document = publish(leaderboard_path, document)
+    return {"leaderboard": leaderboard_path, **reports.write_reports(document, output, results)}
+
+
+def publish(path, document):
+    """Writes a run's document, keeping the submitted entries of the leaderboard already at `path`.
+
+    An existing file that is corrupt or invalid is refused (LeaderboardError), never overwritten.
+    """
+    if not path.exists():
+        write_leaderboard(path, document)
+        return document
+
+    def keep_submissions(previous):
+        submitted = [entry for entry in previous["entries"] if entry["source"] == "submission"]
+        return dict(document, entries=document["entries"] + submitted)
+
+    return update_leaderboard(path, keep_submissions)
 
 
 def prepare_zoo_model(model_id, dataset, suite, progress):
@@ -58,10 +76,9 @@ def prepare_zoo_model(model_id, dataset, suite, progress):
         "source": "zoo",
         "architecture": spec.architecture,
         "recipe": dataclasses.asdict(spec.recipe),
-        "checkpoint_sha256": zoo.checkpoint_sha256(checkpoint),
+        "checkpoint_sha256": file_sha256(checkpoint),
         "seed": suite.seed,
         "train_split": spec.train_split,
-        "table": spec.table,
         "clean_errors": clean_errors(model, dataset),
         "timings": {"train_or_load_s": time.perf_counter() - start},
     }

@@ -10,8 +10,10 @@ import dataclasses
 import time
 from pathlib import Path
 
+import keras
+
+from robustbench_keras import zoo
 from robustbench_keras.attacks import LBFGSAttack
-from robustbench_keras.errors import ModelError
 from robustbench_keras.progress import Progress
 from robustbench_keras.scorers import min_distortion, spectral, transfer, unit_semantics
 
@@ -25,19 +27,24 @@ class ScoringResults:
         table5: spectral bounds of the Table 5 AlexNet, or None.
         samples: split -> (x, y) of the attacked sample.
         records: model id -> `AttackRecords` of its attack (same order as its split's sample).
-        directions: model id -> top-k indices of unit and random directions (Property 1 figures).
+        held_out_images: the images Property 1 ranked (its figures show them), or None.
     """
 
     controls: dict = dataclasses.field(default_factory=dict)
     table5: dict = None
     samples: dict = dataclasses.field(default_factory=dict)
     records: dict = dataclasses.field(default_factory=dict)
-    directions: dict = dataclasses.field(default_factory=dict)
+    held_out_images: object = None
+
+
+def paper_table(entry):
+    """The paper table a model belongs to: "table3" if trained on a half (P1/P2), else "table1"."""
+    return "table3" if entry["train_split"] in ("p1", "p2") else "table1"
 
 
 def transfer_table(entry):
     """The transfer table a model's row belongs to: "table4" for Table 3 models, else "table2"."""
-    return "table4" if entry.get("table") == "table3" else "table2"
+    return "table4" if paper_table(entry) == "table3" else "table2"
 
 
 def score_models(suite, dataset, models, entries, output, progress=True):
@@ -63,7 +70,7 @@ def score_models(suite, dataset, models, entries, output, progress=True):
     if "spectral" in settings:
         _score_spectral(settings["spectral"], models, entries, results, progress)
     if "unit_semantics" in settings:
-        _score_unit_semantics(settings["unit_semantics"], dataset, models, entries, results, progress)
+        _score_unit_semantics(settings["unit_semantics"], dataset, models, entries, results, suite, progress)
     return results
 
 
@@ -71,7 +78,7 @@ def _score_min_distortion(suite, dataset, models, entries, records_dir, results,
     md = suite.scorers["min_distortion"]
     attack = LBFGSAttack(**suite.attack)
     for model_id, model in models.items():
-        split = md.split_for(entries[model_id].get("table"))
+        split = md.split_for(paper_table(entries[model_id]))
         if split not in results.samples:
             x, y = dataset.split(split)
             indices = min_distortion.sample_indices(len(x), md.num_examples, suite.seed)
@@ -112,24 +119,38 @@ def _score_transfer(settings, seed, models, entries, results):
 
 
 def _score_spectral(settings, models, entries, results, progress):
-    for model_id, model in models.items():
-        try:
-            entries[model_id]["spectral"] = spectral.layer_bounds(model)
-        except ModelError as error:
-            entries[model_id]["spectral"] = {"unsupported_layer": error.layer_name, "message": str(error)}
+    selected = [model_id for model_id in models if not settings.models or model_id in settings.models]
+    bar = Progress("spectral bounds", len(selected) + int(settings.alexnet), unit="model", enabled=progress)
+    for model_id in selected:
+        entries[model_id]["spectral"] = spectral.score(models[model_id], settings)
+        bar.update(info=model_id)
     if settings.alexnet:
-        results.table5 = spectral.alexnet_bounds(settings, progress=progress)
+        results.table5 = spectral.alexnet_table(settings)
+        bar.update(info="alexnet")
+    bar.close()
 
 
-def _score_unit_semantics(settings, dataset, models, entries, results, progress):
+def _score_unit_semantics(settings, dataset, models, entries, results, suite, progress):
     x_test, y_test = dataset.split("test")
-    reference = models.get(settings.reference_model)
-    for model_id in settings.models or models:
-        if model_id not in models:
-            continue
-        result, directions = unit_semantics.score(
-            models[model_id], x_test, y_test, settings,
-            reference_model=reference if model_id != settings.reference_model else None,
+    reference_id = settings.reference_model
+    reference = None
+    if reference_id is not None:
+        reference = models.get(reference_id) or zoo.load_or_train(
+            reference_id, dataset, seed=suite.seed, cache_dir=suite.cache_dir, progress=progress
         )
-        entries[model_id]["unit_semantics"] = result
-        results.directions[model_id] = directions
+    studied = [model_id for model_id, model in models.items() if has_hidden_layer(model)]
+    bar = Progress("unit vs random directions", len(studied), unit="model", enabled=progress)
+    for model_id in studied:
+        entries[model_id]["unit_semantics"] = unit_semantics.score(
+            models[model_id], x_test, y_test, settings,
+            reference_model=reference if model_id != reference_id else None,
+        )
+        bar.update(info=model_id)
+    bar.close()
+    results.held_out_images = x_test[: settings.num_examples]
+
+
+def has_hidden_layer(model):
+    """Whether anything but reshaping stands between the input and the final Dense layer (FC10 has nothing)."""
+    layer = model.get_layer(unit_semantics.find_layer(model))
+    return bool(layer.weights) or not isinstance(layer, (keras.layers.Flatten, keras.layers.Reshape, keras.layers.InputLayer))

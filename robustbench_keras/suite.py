@@ -172,7 +172,8 @@ def _check_attack(section, where):
     from robustbench_keras.attacks import LBFGSAttack
 
     try:
-        return LBFGSAttack(**section).settings()
+        LBFGSAttack(**section)
+        return dict(section)
     except TypeError as error:
         raise SuiteError(f"{where}: attack: {error}") from None
     except SuiteError as error:

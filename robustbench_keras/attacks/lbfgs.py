@@ -28,6 +28,8 @@ from robustbench_keras.attacks.solver import BatchSolver
 from robustbench_keras.errors import SuiteError
 from robustbench_keras.progress import Progress
 
+INNER_SOLVERS = ("batched", "tfp")
+
 
 def _check(name, value, kind, low=None, low_open=True, choices=None):
     """Validates one setting; raises SuiteError naming `attack.<name>`."""
@@ -76,10 +78,11 @@ class LBFGSAttack:
         jit_compile: compile the kernels with XLA.
     """
 
-    def __init__(self, *, loss="margin", kappa=10.0, initial_c=1.0, c_factor=10.0, num_c_steps=6,
+    def __init__(self, *, inner_solver="batched", loss="margin", kappa=10.0, initial_c=1.0, c_factor=10.0, num_c_steps=6,
                  max_iterations=50, num_correction_pairs=10, tolerance=1e-6, f_relative_tolerance=1e-6,
                  max_line_search_iterations=10, batch_size=256, num_boundary_steps=10,
                  success_margin=1e-3, jit_compile=True):
+        self.inner_solver = _check("inner_solver", inner_solver, str, choices=INNER_SOLVERS)
         self.loss = _check("loss", loss, str, choices=LOSSES)
         self.kappa = _check("kappa", kappa, float, low=0)
         self.initial_c = _check("initial_c", initial_c, float, low=0)
@@ -109,7 +112,7 @@ class LBFGSAttack:
             "f_relative_tolerance": self.f_relative_tolerance,
             "max_line_search_iterations": self.max_line_search_iterations, "batch_size": self.batch_size,
             "num_boundary_steps": self.num_boundary_steps, "success_margin": self.success_margin,
-            "jit_compile": self.jit_compile, "inner_solver": "tfp.optimizer.lbfgs_minimize",
+            "jit_compile": self.jit_compile, "inner_solver": self.inner_solver,
         }
 
     def solver(self, model, input_shape):
@@ -117,7 +120,7 @@ class LBFGSAttack:
         key = (id(model), tuple(input_shape))
         if key not in self._solvers:
             self._solvers[key] = (model, BatchSolver(
-                model, input_shape, self.batch_size, loss=self.loss, kappa=self.kappa,
+                model, input_shape, self.batch_size, inner_solver=self.inner_solver, loss=self.loss, kappa=self.kappa,
                 success_margin=self.success_margin, max_iterations=self.max_iterations,
                 num_correction_pairs=self.num_correction_pairs, tolerance=self.tolerance,
                 f_relative_tolerance=self.f_relative_tolerance,
@@ -176,9 +179,12 @@ class LBFGSAttack:
         best_c = np.where(already, 0.0, np.nan)
         search = CSearch(self.initial_c, len(x), self.c_factor)
         r = np.zeros_like(x)
+        memory, previous_c = solver.empty_memory(), search.c.astype(np.float32)
         for _ in range(self.num_c_steps):
             before = solver.best_sq_distance.numpy()
-            r, margin, _ = solver.solve(x, targets, r, search.c.astype(np.float32))
+            c = search.c.astype(np.float32)
+            r, margin, _, memory = solver.solve(x, targets, r, c, memory, previous_c)
+            previous_c = c
             best_c = np.where(solver.best_sq_distance.numpy() < before, search.c, best_c)
             search.update(margin.numpy() > self.success_margin)
         found = np.isfinite(solver.best_sq_distance.numpy())

@@ -12,6 +12,7 @@ computed by the forward pass anyway, so this costs one masked update per call.
 
 import tensorflow_probability as tfp
 
+from robustbench_keras.attacks import batched_lbfgs
 from robustbench_keras.attacks.objective import make_value_and_gradients, target_margin
 from robustbench_keras.quiet import import_tensorflow
 
@@ -38,7 +39,7 @@ class BatchSolver:
         jit_compile: compile the kernels with XLA.
     """
 
-    def __init__(self, model, input_shape, batch_size, *, loss, kappa, success_margin, max_iterations,
+    def __init__(self, model, input_shape, batch_size, *, inner_solver, loss, kappa, success_margin, max_iterations,
                  num_correction_pairs, tolerance, f_relative_tolerance, max_line_search_iterations,
                  num_boundary_steps, jit_compile):
         self.model = model
@@ -48,10 +49,10 @@ class BatchSolver:
         for d in self.input_shape:
             self.num_features *= d
         self.loss, self.kappa, self.success_margin = loss, float(kappa), float(success_margin)
-        self.lbfgs_options = dict(
-            max_iterations=int(max_iterations), num_correction_pairs=int(num_correction_pairs),
-            tolerance=float(tolerance), f_relative_tolerance=float(f_relative_tolerance),
-            max_line_search_iterations=int(max_line_search_iterations))
+        self.inner_solver = inner_solver
+        self.max_iterations, self.num_correction_pairs = int(max_iterations), int(num_correction_pairs)
+        self.tolerance, self.f_relative_tolerance = float(tolerance), float(f_relative_tolerance)
+        self.max_line_search_iterations = int(max_line_search_iterations)
         self.num_boundary_steps = int(num_boundary_steps)
         shape = (self.batch_size, self.num_features)
         self.best_x = tf.Variable(tf.zeros(shape), trainable=False)
@@ -60,6 +61,10 @@ class BatchSolver:
         self.solve = tf.function(self._solve, jit_compile=jit_compile, reduce_retracing=True)
         self.refine = tf.function(self._refine, jit_compile=jit_compile, reduce_retracing=True)
         self.margins = tf.function(self._margins, jit_compile=jit_compile, reduce_retracing=True)
+
+    def empty_memory(self):
+        """A curvature memory with no pairs, for the first solve of a batch."""
+        return batched_lbfgs.empty_memory(self.batch_size, self.num_features, self.num_correction_pairs)
 
     def reset_best(self, best_x, best_sq_distance):
         """Sets the kept best per row: float32 (batch, m) and (batch,), inf where none yet."""
@@ -74,15 +79,16 @@ class BatchSolver:
         """`z_t - max_{j != t} z_j` at x, float32 (batch,)."""
         return target_margin(self._logits(x), targets)
 
-    def _solve(self, x, targets, r0, c):
+    def _solve(self, x, targets, r0, c, memory, previous_c):
         """Minimises the objective from r0 with per-row c; updates the kept best.
 
         Args:
             x: float32 (batch, m) clean inputs; targets: int32 (batch,); r0: float32 (batch, m)
-            starting perturbation; c: float32 (batch,).
+            starting perturbation; c: float32 (batch,); memory: `batched_lbfgs.Memory` of the
+            previous solve, made with `previous_c` (batch,) (ignored by the "tfp" solver).
 
         Returns:
-            (final r (batch, m), margin at clip(x + r) (batch,), objective (batch,)).
+            (final r (batch, m), margin at clip(x + r) (batch,), objective (batch,), memory).
         """
         value_and_gradients = make_value_and_gradients(
             self.model, x, targets, c, self.loss, self.kappa, self.input_shape)
@@ -97,10 +103,20 @@ class BatchSolver:
             self.num_calls.assign_add(1)
             return value, gradient
 
-        result = tfp.optimizer.lbfgs_minimize(
-            tracked, initial_position=r0, stopping_condition=tfp.optimizer.converged_all, **self.lbfgs_options)
+        if self.inner_solver == "tfp":
+            result = tfp.optimizer.lbfgs_minimize(
+                tracked, initial_position=r0, stopping_condition=tfp.optimizer.converged_all,
+                max_iterations=self.max_iterations, num_correction_pairs=self.num_correction_pairs,
+                tolerance=self.tolerance, f_relative_tolerance=self.f_relative_tolerance,
+                max_line_search_iterations=self.max_line_search_iterations)
+        else:
+            result = batched_lbfgs.minimize(
+                tracked, r0, batched_lbfgs.shift_memory(memory, c - previous_c),
+                max_evaluations=self.max_iterations, tolerance=self.tolerance,
+                f_relative_tolerance=self.f_relative_tolerance)
+            memory = result.memory
         final = tf.clip_by_value(x + result.position, 0.0, 1.0)
-        return result.position, self._margins(final, targets), result.objective_value
+        return result.position, self._margins(final, targets), result.objective_value if self.inner_solver == "tfp" else result.value, memory
 
     def _refine(self, x, targets, x_adv, active):
         """Bisects the segment x -> x_adv for the point closest to x still classified as the target.

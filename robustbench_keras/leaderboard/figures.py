@@ -156,7 +156,7 @@ def plot_transfer_matrix(path, errors, row_labels, column_labels, title, dpi=DPI
                           f"matrix matching the labels, got shape {errors.shape}")
     figure = _new_figure(figure_size_px("transfer", dpi, num_rows=errors.shape[0], num_columns=errors.shape[1]), dpi)
     axis = figure.subplots()
-    image = axis.imshow(np.ma.masked_invalid(100.0 * errors), cmap="viridis", vmin=0.0, vmax=100.0)
+    image = axis.imshow(np.ma.masked_invalid(100.0 * errors), cmap="viridis", vmin=0.0, vmax=100.0, aspect="auto")
     for (row, column), value in np.ndenumerate(errors):
         if np.isfinite(value):
             axis.text(column, row, f"{100.0 * value:.1f}", ha="center", va="center", fontsize=8,

@@ -16,6 +16,7 @@ th, td { border: 1px solid #bbb; padding: 0.25em 0.5em; text-align: right; white
 th:first-child, td:first-child { text-align: left; }
 thead th { background: #eee; }
 .paper { color: #555; } .ours { font-weight: bold; } .diff { color: #a40; } .sep { color: #aaa; }
+section { overflow-x: auto; }
 figure { display: inline-block; margin: 0 1em 1em 0; } figcaption { font-size: 0.9em; }
 img { max-width: 100%; }
 """

@@ -56,6 +56,21 @@ def _first_non_finite(value, parts=()):
     return None
 
 
+def nan_to_null(value):
+    """A copy of `value` with every NaN or infinity replaced by None (JSON null).
+
+    Scorers report a statistic over no successful adversarial as NaN; the leaderboard stores it
+    as null. Apply this when assembling a document, before `write_leaderboard`.
+    """
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {key: nan_to_null(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [nan_to_null(item) for item in value]
+    return value
+
+
 def validate_document(document, where="leaderboard"):
     """Checks a leaderboard document against the schema and the uniqueness of its entries.
 
@@ -70,7 +85,7 @@ def validate_document(document, where="leaderboard"):
     if non_finite is not None:
         raise LeaderboardError(
             f"{where}: {format_json_path(non_finite)}: expected a finite number, got a NaN or infinity "
-            "(store a missing statistic as null)"
+            "(store a missing statistic as null: store.nan_to_null)"
         )
     errors = sorted(_validator().iter_errors(document), key=lambda error: list(map(str, error.absolute_path)))
     if errors:

@@ -155,7 +155,7 @@ def _transfer(document, baselines, entries, names, key, magnified=False):
         ))
     control_key = f"{key}_magnified" if magnified else key
     rows += _controls(paper_table["controls"], _get(document, "controls", control_key) or [], columns)
-    header = ("Examples generated for", *(f"Error on {names.get(c, c)} (%)" for c in columns), "Av. distortion")
+    header = ("Generated for / error on (%)", *(names.get(c, c) for c in columns), "Av. distortion")
     if key == "table2":
         return Table(
             "table2", "Table 2: cross-model generalisation of adversarial examples",
@@ -202,7 +202,8 @@ def _table3(document, baselines, entries, names):
 
 
 def _size(shape):
-    return "×".join(str(n) for n in shape) if shape else DASH
+    """'3×11×11×96' from a shape list; — for None, [] or [None]."""
+    return "×".join(str(n) for n in shape) if shape and None not in shape else DASH
 
 
 def _table5(document, baselines):
@@ -214,9 +215,10 @@ def _table5(document, baselines):
     layers += [(layer, {}) for name, layer in paper.items() if name not in names]
     rows = []
     for reference, layer in layers:
-        size, stride = _size(layer.get("shape") or reference.get("shape")), layer.get("stride", reference.get("stride"))
+        size = _size(layer.get("shape") or reference.get("shape"))
+        stride = layer.get("stride", reference.get("stride"))
         rows.append((
-            layer.get("name") or reference["name"], size, DASH if stride is None else str(stride),
+            layer.get("name") or reference["name"], size, _size(stride if isinstance(stride, list) else [stride]),
             Comparison(reference.get("bound"), layer.get("bound"), "bound"),
         ))
     rows.append(("Product", "", "", Comparison(None, ours.get("product"), "bound")))

@@ -26,7 +26,7 @@ import dataclasses
 
 import numpy as np
 
-# Frequencies evaluated per batch: B is (batch, D, C s1 s2) complex128, e.g. 16 x 384 x 384 x 16 B = 38 MB.
+# Memory per batch of frequencies for the Gram matrices H(xi), (batch, n, n) complex128.
 _BATCH_BYTES = 64 * 2**20
 # Coarsest cells allowed: sigma . r at most this, so the first bounds are finite and useful.
 _MAX_INITIAL_SIGMA_R = 0.5
@@ -47,6 +47,36 @@ class ConvBound:
     num_frequencies: int
 
 
+def gram_coefficients(kernel, strides):
+    """Fourier coefficients of `H(xi) = B(xi) B(xi)^H / (s1 s2)`, whose largest eigenvalue is the norm squared.
+
+    `B B^H` sums `w_hat(omega) w_hat(omega)^H = sum_m R_m exp(-i omega . m)` over the aliases, which keeps
+    exactly the lags `m` that are multiples of the strides (times `s1 s2`), so `H(xi) = sum R_m exp(-i xi . m)`
+    with `R_m = sum_k w(k + m)^T w(k)` (`D x D`). At stride 1 the adjoint convolution, with `C` and `D`
+    swapped, has the same `||B(xi)||`; it is used when `C < D` to keep `H` small.
+
+    Args:
+        kernel: real array (kh, kw, C, D), Keras Conv2D layout.
+        strides: (s1, s2) positive ints.
+
+    Returns:
+        (lags, coefficients): int array (M, 2) and float64 array (M, n, n), `n` = D, or min(C, D) at stride 1.
+    """
+    kernel = np.asarray(kernel, dtype=np.float64)
+    if tuple(strides) == (1, 1) and kernel.shape[2] < kernel.shape[3]:
+        kernel = kernel.transpose(0, 1, 3, 2)
+    kh, kw, _, d = kernel.shape
+    # Lags |m| < k that are multiples of the stride, along each axis.
+    lags_1, lags_2 = (np.arange(-((k - 1) // s) * s, k, s) for k, s in ((kh, strides[0]), (kw, strides[1])))
+    lags = np.stack(np.meshgrid(lags_1, lags_2, indexing="ij"), -1).reshape(-1, 2)
+    coefficients = np.empty((len(lags), d, d))
+    for index, (m1, m2) in enumerate(lags):
+        shifted = kernel[max(m1, 0) : kh + min(m1, 0), max(m2, 0) : kw + min(m2, 0)].reshape(-1, d)
+        base = kernel[max(-m1, 0) : kh - max(m1, 0), max(-m2, 0) : kw - max(m2, 0)].reshape(-1, d)
+        coefficients[index] = shifted.T @ base
+    return lags, coefficients
+
+
 def frequency_norms(kernel, strides, frequencies):
     """Norms `||B(xi)|| / sqrt(s1 s2)` at given frequencies.
 
@@ -58,29 +88,20 @@ def frequency_norms(kernel, strides, frequencies):
     Returns:
         float64 array (P,).
     """
-    kernel = np.asarray(kernel, dtype=np.float64)
-    s1, s2 = strides
-    kh, kw, c, d = kernel.shape
-    # Aliases l / s of each frequency, axis 1 slow: (P, s1 s2, 2).
-    aliases = np.stack(np.meshgrid(np.arange(s1) / s1, np.arange(s2) / s2, indexing="ij"), -1).reshape(-1, 2)
-    omega = np.asarray(frequencies, dtype=np.float64)[:, None, :] + 2 * np.pi * aliases[None]
-    # Centred indices: a unit phase per column of B, which leaves its singular values unchanged.
-    phase_1 = np.exp(-1j * omega[..., 0, None] * (np.arange(kh) - (kh - 1) / 2))  # (P, s1 s2, kh)
-    phase_2 = np.exp(-1j * omega[..., 1, None] * (np.arange(kw) - (kw - 1) / 2))  # (P, s1 s2, kw)
-    columns = c * s1 * s2
-    per_frequency = 16 * (d * columns + kw * c * d * s1 * s2 + min(d, columns) ** 2)
-    batch = max(1, _BATCH_BYTES // per_frequency)
-    norms = np.empty(len(omega))
-    for start in range(0, len(omega), batch):
-        p1, p2 = phase_1[start : start + batch], phase_2[start : start + batch]
-        partial = np.einsum("pla,abcd->plbcd", p1, kernel)
-        w_hat = np.einsum("plb,plbcd->pdlc", p2, partial).reshape(len(p1), d, columns)
-        if columns <= d:
-            gram = np.matmul(w_hat.conj().transpose(0, 2, 1), w_hat)
-        else:
-            gram = np.matmul(w_hat, w_hat.conj().transpose(0, 2, 1))
+    lags, coefficients = gram_coefficients(kernel, strides)
+    return _norms_from_gram(lags, coefficients, np.asarray(frequencies, dtype=np.float64))
+
+
+def _norms_from_gram(lags, coefficients, frequencies):
+    num_lags, n, _ = coefficients.shape
+    flat = coefficients.reshape(num_lags, n * n).astype(np.complex128)
+    batch = max(1, _BATCH_BYTES // (16 * n * n))
+    norms = np.empty(len(frequencies))
+    for start in range(0, len(frequencies), batch):
+        phases = np.exp(-1j * (frequencies[start : start + batch] @ lags.T))  # (batch, M)
+        gram = (phases @ flat).reshape(-1, n, n)
         largest = np.linalg.eigvalsh(gram)[:, -1]
-        norms[start : start + len(p1)] = np.sqrt(np.maximum(largest, 0.0) / (s1 * s2))
+        norms[start : start + len(gram)] = np.sqrt(np.maximum(largest, 0.0))
     return norms
 
 
@@ -105,47 +126,60 @@ def circular_norm(kernel, strides, size):
     return float(frequency_norms(kernel, strides, grid).max())
 
 
-def conv_bound(kernel, strides=(1, 1), tolerance=1e-3, initial_grid=16):
+def conv_bound(kernel, strides=(1, 1), tolerance=1e-2, initial_grid=16):
     """Certified supremum over all frequencies of the strided convolution's Fourier block norm.
 
     Args:
         kernel: real array (kh, kw, C, D), Keras Conv2D layout (dilations already expanded).
         strides: (s1, s2) positive ints.
-        tolerance: stop when `upper <= lower * (1 + tolerance)`.
+        tolerance: refine until `upper <= lower * (1 + tolerance)`.
         initial_grid: least number of cells per axis of the first grid (more if the kernel needs it).
 
     Returns:
         ConvBound: `upper` bounds the layer's norm for any input size and zero or circular padding.
     """
     kernel = np.asarray(kernel, dtype=np.float64)
-    sigma = (np.array(kernel.shape[:2]) - 1) / 2
-    period = 2 * np.pi / np.array(strides, dtype=np.float64)
-    num_cells = max(initial_grid, int(np.ceil((sigma * period).sum() / (2 * _MAX_INITIAL_SIGMA_R))))
+    strides = np.array(strides)
+    lags, coefficients = gram_coefficients(kernel, strides)
+    # Exponential types along each axis: of B's entries, and of H's (lags that survive the aliasing).
+    sigma_b = (np.array(kernel.shape[:2]) - 1) / 2
+    sigma_h = np.abs(lags).max(axis=0).astype(np.float64)
+    period = 2 * np.pi / strides
+    num_cells = max(initial_grid, int(np.ceil((sigma_b * period).sum() / (2 * _MAX_INITIAL_SIGMA_R))))
     half_width = period / (2 * num_cells)
     index = np.stack(np.meshgrid(np.arange(num_cells), np.arange(num_cells), indexing="ij"), -1).reshape(-1, 2)
     # A real kernel gives ||B(-xi)|| = ||B(xi)||: keep one cell of each mirror pair.
     mirror = (-index) % num_cells
     keep = (index[:, 0] < mirror[:, 0]) | ((index[:, 0] == mirror[:, 0]) & (index[:, 1] <= mirror[:, 1]))
     centres = index[keep] * (2 * half_width)
-    values = frequency_norms(kernel, strides, centres)
+    values = _norms_from_gram(lags, coefficients, centres)
     num_frequencies = len(centres)
-    lower = float(values.max())
-    settled_upper = 0.0
-    offsets = np.stack(np.meshgrid([-1, 0, 1], [-1, 0, 1], indexing="ij"), -1).reshape(-1, 2)
-    offsets = offsets[np.any(offsets != 0, axis=1)]
+    lower, settled_upper = float(values.max()), 0.0
     while True:
-        spread = float(sigma @ half_width)
-        factor = 1 - spread**2 / 2
-        upper_per_cell = values / factor if factor > 0 else np.full_like(values, np.inf)
+        upper_per_cell = values * _cell_factor(sigma_b, sigma_h, half_width)
         open_cells = upper_per_cell > lower * (1 + tolerance)
         settled_upper = max(settled_upper, float(upper_per_cell[~open_cells].max(initial=0.0)))
         if not open_cells.any():
             return ConvBound(upper=max(settled_upper, lower), lower=lower, num_frequencies=num_frequencies)
-        parents = centres[open_cells]
-        half_width = half_width / 3
-        children = (parents[:, None, :] + offsets[None] * (2 * half_width)).reshape(-1, 2)
-        child_values = frequency_norms(kernel, strides, children)
-        num_frequencies += len(children)
-        centres = np.concatenate([parents, children])
-        values = np.concatenate([values[open_cells], child_values])
-        lower = max(lower, float(child_values.max()))
+        half_width = half_width / 2
+        centres = (centres[open_cells][:, None, :] + _CHILD_OFFSETS[None] * half_width).reshape(-1, 2)
+        values = _norms_from_gram(lags, coefficients, centres)
+        num_frequencies += len(centres)
+        lower = max(lower, float(values.max()))
+
+
+# A cell splits into four, centred half a half-width away from its centre along each axis.
+_CHILD_OFFSETS = np.array([(-1, -1), (-1, 1), (1, -1), (1, 1)], dtype=np.float64)
+
+
+def _cell_factor(sigma_b, sigma_h, half_width):
+    """How far above its centre's norm the supremum can be, if it lies in a cell of these half-widths.
+
+    `g = Re u^H B v` (type `sigma_b . r` along the offset) gives `S (1 - (sigma_b . r)^2 / 2) <= ||B(c)||`;
+    `h = u^H H u` (type `sigma_h . r`) gives `S^2 (1 - (sigma_h . r)^2 / 2) <= ||B(c)||^2`. The better one
+    wins; `sigma_h = 0` (stride not smaller than the kernel) makes the norm constant and the factor 1.
+    """
+    from_b = 1 - float(sigma_b @ half_width) ** 2 / 2
+    from_h = 1 - float(sigma_h @ half_width) ** 2 / 2
+    factors = [1 / from_b if from_b > 0 else np.inf, 1 / np.sqrt(from_h) if from_h > 0 else np.inf]
+    return min(factors)

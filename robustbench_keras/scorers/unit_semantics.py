@@ -122,7 +122,8 @@ def score_layer(features, y, similarity_rows, settings, layer_name):
     Returns:
         JSON-able dict: layer, num_units, num_eligible_units, "unit" and "random" (directions,
         top_k_indices, majority_labels, and per measure mean, ci95 and per-direction values), chance
-        (each measure for random k-subsets), tests (per measure), distinguishable, verdict.
+        (each measure for random k-subsets), alpha_per_measure (alpha / number of measures),
+        tests (per measure), distinguishable (any test below alpha_per_measure), verdict.
     """
     features = np.asarray(features, dtype=np.float64).reshape(len(features), -1)
     rng = np.random.default_rng(settings.seed)
@@ -151,13 +152,15 @@ def score_layer(features, y, similarity_rows, settings, layer_name):
         }
     for measure in MEASURES[1:]:
         rows = similarity_rows.get(measure)
-        for kind, indices in kinds.items():
-            values = None if rows is None else coherence.mean_pairwise_cosine(rows, indices)
-            result[kind][measure] = None if rows is None else summarize(values, settings)
         chance[measure] = None if rows is None else float(coherence.mean_pairwise_cosine(rows, chance_sets).mean())
+        for kind, indices in kinds.items():
+            result[kind][measure] = None if rows is None else summarize(
+                coherence.mean_pairwise_cosine(rows, indices), settings
+            )
     result["chance"] = chance
     measured = [m for m in MEASURES if result["unit"][m] is not None]
     level = settings.alpha / len(measured)  # Bonferroni: any one measure may reject
+    result["alpha_per_measure"] = level
     result["tests"] = {
         m: coherence.compare(result["unit"][m]["values"], result["random"][m]["values"], level) for m in measured
     }

@@ -87,7 +87,7 @@ EXAMPLE_DOCUMENT = {
         "model": "alexnet", "weights": "initialised (seed 0)", "time_s": 12.5, "product": 30.0,
         "layers": [
             {"name": "conv1", "kind": "conv2d", "shape": [3, 11, 11, 96], "stride": 4, "bound": 3.0},
-            {"name": "pool1", "kind": "max_pool", "shape": [], "stride": 2, "bound": 1.0},
+            {"name": "pool1", "kind": "max_pool", "shape": None, "stride": 2, "bound": 1.0},
             {"name": "fc1", "kind": "dense", "shape": [9216, 4096], "stride": None, "bound": 10.0},
         ],
     },
@@ -106,3 +106,22 @@ def leaderboard_path(tmp_path, document):
     path = tmp_path / "leaderboard.json"
     path.write_text(json.dumps(document, indent=2))
     return path
+
+
+@pytest.fixture
+def make_entry():
+    """`make_entry(index)`: a valid zoo entry with id `model_<index>` and its own checkpoint hash."""
+
+    def make(index):
+        entry = copy.deepcopy(EXAMPLE_DOCUMENT["entries"][1])
+        entry["id"] = f"model_{index}"
+        entry["checkpoint_sha256"] = format(1000 + index, "064x")
+        return entry
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def example_document():
+    """The example document for module-scoped fixtures; tests must not change it."""
+    return copy.deepcopy(EXAMPLE_DOCUMENT)

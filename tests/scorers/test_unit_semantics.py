@@ -46,7 +46,7 @@ def untrained_model(seed, name="untrained"):
     """Flatten -> Dense(64, relu) `hidden` -> Dense(10) logits, Glorot-initialised from `seed`."""
     keras.utils.set_random_seed(seed)
     inputs = keras.Input((28, 28))
-    hidden = keras.layers.Dense(64, activation="relu", name="hidden")(keras.layers.Flatten()(inputs))
+    hidden = keras.layers.Dense(64, activation="relu", name="hidden")(keras.layers.Flatten(name="flatten")(inputs))
     return keras.Model(inputs, keras.layers.Dense(10, name="logits")(hidden), name=name)
 
 
@@ -65,6 +65,7 @@ def test_class_detector_units_have_purity_one(detector_model, held_out, untraine
     assert layer["unit"]["purity"]["values"] == [1.0] * 10
     assert layer["unit"]["majority_labels"] == list(range(10))  # unit c finds the c's
     assert layer["unit"]["purity"]["mean"] == 1.0 and layer["unit"]["purity"]["ci95"] == [1.0, 1.0]
+    assert layer["alpha_per_measure"] == pytest.approx(0.05 / 3)  # Bonferroni over the three measures
     for measure in unit_semantics.MEASURES:
         assert layer["tests"][measure]["name"] == "mann_whitney_u"
         low, high = layer["unit"][measure]["ci95"]
@@ -133,7 +134,7 @@ def test_result_is_strict_json_with_settings(untrained, held_out):
 
 
 def test_nonexistent_layer_is_a_model_error_listing_the_layers(untrained, held_out):
-    with pytest.raises(ModelError, match=r"got 'dense_99'; available layers: .*flatten, hidden, logits"):
+    with pytest.raises(ModelError, match=r"got 'dense_99'; available layers: input_layer\w*, flatten, hidden, logits$"):
         unit_semantics.score(untrained, *held_out, SETTINGS, layer="dense_99")
 
 

@@ -1,0 +1,93 @@
+"""One builder per network of Szegedy et al. 2014 (arXiv 1312.6199, Tables 1 and 3), logits out.
+
+Every model takes float32 images `(batch, 28, 28)` in [0, 1] and returns logits `(batch, 10)`: no
+softmax layer, the loss applies it. Layers are named so later stages can find them: "flatten", the
+hidden layers "hidden_1", "hidden_2", ... in input order, and "logits"; the conv net adds "channels",
+"conv_1", "pool_1", "conv_2", "pool_2". Weight decay is a Keras `L2` regulariser on each kernel, with
+the factors the recipe gives (`Recipe.l2_factors`).
+"""
+
+import keras
+
+from robustbench_keras.errors import ModelError
+
+IMAGE_SHAPE = (28, 28)
+NUM_CLASSES = 10
+
+
+def _l2(factor):
+    return keras.regularizers.L2(factor) if factor else None
+
+
+def dense_net(name, hidden_units, l2_factors, activation="sigmoid"):
+    """A fully connected net: flatten, `len(hidden_units)` hidden layers, then 10 logits.
+
+    With no hidden units it is softmax regression (FC10); the autoencoder classifier AE400-10 is
+    `dense_net(name, (400,), ...)` whose "hidden_1" is pretrained (`zoo/training.py`).
+
+    Args:
+        name: the model's name (its zoo id).
+        hidden_units: units per hidden layer, input side first, e.g. (100, 100).
+        l2_factors: Keras `L2` factor per weight layer (hidden layers, then logits).
+        activation: the hidden layers' activation.
+
+    Returns:
+        An untrained `keras.Model`, float32 (batch, 28, 28) -> logits (batch, 10).
+    """
+    if len(l2_factors) != len(hidden_units) + 1:
+        raise ValueError(f"{name}: expected {len(hidden_units) + 1} weight decays, got {l2_factors}")
+    inputs = keras.Input(IMAGE_SHAPE, name="image")
+    h = keras.layers.Flatten(name="flatten")(inputs)
+    for i, units in enumerate(hidden_units):
+        h = keras.layers.Dense(units, activation, kernel_regularizer=_l2(l2_factors[i]), name=f"hidden_{i + 1}")(h)
+    logits = keras.layers.Dense(NUM_CLASSES, kernel_regularizer=_l2(l2_factors[-1]), name="logits")(h)
+    return keras.Model(inputs, logits, name=name)
+
+
+def convnet(name, l2_factors, filters=(16, 32), kernel_size=5, hidden_units=100):
+    """A small MNIST conv net: (conv 5x5, ReLU, 2x2 max-pool) twice, a dense ReLU layer, 10 logits.
+
+    Args:
+        name: the model's name (its zoo id).
+        l2_factors: Keras `L2` factor per weight layer (conv_1, conv_2, hidden_1, logits).
+        filters: channels of conv_1 and conv_2.
+        kernel_size: side of the square convolution kernels ("valid" padding).
+        hidden_units: units of the dense ReLU layer "hidden_1".
+
+    Returns:
+        An untrained `keras.Model`, float32 (batch, 28, 28) -> logits (batch, 10).
+    """
+    if len(l2_factors) != 4:
+        raise ValueError(f"{name}: expected 4 weight decays, got {l2_factors}")
+    inputs = keras.Input(IMAGE_SHAPE, name="image")
+    h = keras.layers.Reshape(IMAGE_SHAPE + (1,), name="channels")(inputs)
+    for i, num_filters in enumerate(filters):
+        h = keras.layers.Conv2D(
+            num_filters, kernel_size, activation="relu", kernel_regularizer=_l2(l2_factors[i]), name=f"conv_{i + 1}"
+        )(h)
+        h = keras.layers.MaxPooling2D(2, name=f"pool_{i + 1}")(h)
+    h = keras.layers.Flatten(name="flatten")(h)
+    h = keras.layers.Dense(hidden_units, "relu", kernel_regularizer=_l2(l2_factors[2]), name="hidden_1")(h)
+    logits = keras.layers.Dense(NUM_CLASSES, kernel_regularizer=_l2(l2_factors[3]), name="logits")(h)
+    return keras.Model(inputs, logits, name=name)
+
+
+def hidden_layer_names(model):
+    """Names of a zoo model's hidden layers ("hidden_1", "hidden_2", ...), input side first."""
+    names = [layer.name for layer in model.layers if layer.name.startswith("hidden_")]
+    return sorted(names, key=lambda n: int(n.split("_")[1]))
+
+
+def last_hidden_layer(model):
+    """The hidden layer nearest the logits (the layer whose units Property 1 studies).
+
+    Raises:
+        ModelError: the model has no hidden layer (e.g. FC10, softmax regression).
+    """
+    names = hidden_layer_names(model)
+    if not names:
+        raise ModelError(
+            f"model {model.name!r}: expected a hidden layer named 'hidden_<k>', got none "
+            "(softmax regression has none); pick a model with hidden layers"
+        )
+    return model.get_layer(names[-1])

@@ -1,0 +1,95 @@
+"""The model cache: a hit loads without training, keys separate recipes, seeds and data; writes are atomic."""
+
+import json
+
+import numpy as np
+import pytest
+
+from robustbench_keras import zoo
+from robustbench_keras.zoo import cache, training
+
+MODEL_ID = "fc10_wd1e-2"
+SHORT = zoo.get(MODEL_ID).recipe.replace(epochs=1)
+
+
+@pytest.fixture
+def counted_training(monkeypatch):
+    """Counts calls to `training.train` while still training."""
+    calls = []
+    real_train = training.train
+
+    def train(*args, **kwargs):
+        calls.append(args)
+        return real_train(*args, **kwargs)
+
+    monkeypatch.setattr(training, "train", train)
+    return calls
+
+
+def test_a_cache_hit_loads_without_training_and_predicts_the_same(small_mnist, tmp_path, counted_training):
+    trained = zoo.load_or_train(MODEL_ID, small_mnist, seed=1, cache_dir=tmp_path, progress=False, recipe=SHORT)
+    path = zoo.cache_path(MODEL_ID, small_mnist, seed=1, cache_dir=tmp_path, recipe=SHORT)
+    assert path.exists() and len(counted_training) == 1
+    modified = path.stat().st_mtime_ns
+
+    loaded = zoo.load_or_train(MODEL_ID, small_mnist, seed=1, cache_dir=tmp_path, progress=False, recipe=SHORT)
+    assert len(counted_training) == 1 and path.stat().st_mtime_ns == modified
+    x_test = small_mnist.x_test[:100]
+    np.testing.assert_array_equal(loaded.predict(x_test, verbose=0), trained.predict(x_test, verbose=0))
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([path.name, path.with_suffix(".json").name])
+
+
+def test_the_sidecar_records_time_errors_and_keys(small_mnist, tmp_path):
+    model = zoo.load_or_train(MODEL_ID, small_mnist, seed=0, cache_dir=tmp_path, progress=False, recipe=SHORT)
+    info = cache.read_info(zoo.cache_path(MODEL_ID, small_mnist, 0, tmp_path, recipe=SHORT))
+    assert info["model_id"] == MODEL_ID and info["seed"] == 0
+    assert info["data_fingerprint_id"] == small_mnist.fingerprint["id"]
+    assert info["recipe"]["epochs"] == 1 and info["train_time_s"] > 0
+    assert info["test_error"] == training.error_rate(model, *small_mnist.split("test"))
+    assert 0 < info["train_error"] < 0.5
+
+
+def test_the_key_separates_recipe_seed_and_data(small_mnist, mnist, tmp_path):
+    base = zoo.cache_path(MODEL_ID, small_mnist, 0, tmp_path, recipe=SHORT)
+    assert base.parent == tmp_path and base.name.startswith(f"{MODEL_ID}-seed0-") and base.suffix == ".keras"
+    others = {
+        zoo.cache_path(MODEL_ID, small_mnist, 1, tmp_path, recipe=SHORT),
+        zoo.cache_path(MODEL_ID, small_mnist, 0, tmp_path, recipe=SHORT.replace(epochs=2)),
+        zoo.cache_path(MODEL_ID, mnist, 0, tmp_path, recipe=SHORT),
+        zoo.cache_path(MODEL_ID, small_mnist, 0, tmp_path),
+    }
+    assert base not in others and len(others) == 4
+    assert zoo.cache_path(MODEL_ID, small_mnist, 0, tmp_path, recipe=SHORT) == base
+
+
+def test_the_cache_folder_comes_from_the_argument_then_the_environment(small_mnist, tmp_path, monkeypatch):
+    monkeypatch.setenv("ROBUSTBENCH_KERAS_CACHE_DIR", str(tmp_path / "from_env"))
+    assert zoo.cache_path(MODEL_ID, small_mnist).parent == tmp_path / "from_env"
+    assert zoo.cache_path(MODEL_ID, small_mnist, cache_dir=tmp_path).parent == tmp_path
+    monkeypatch.delenv("ROBUSTBENCH_KERAS_CACHE_DIR")
+    assert zoo.cache_path(MODEL_ID, small_mnist).parent == cache.DEFAULT_CACHE_DIR.expanduser()
+
+
+def test_an_interrupted_save_leaves_no_checkpoint(tmp_path):
+    model = zoo.build(MODEL_ID, seed=0)
+    target = tmp_path / "model.keras"
+
+    def interrupted_save(path):
+        with open(path, "wb") as f:
+            f.write(b"half a zip")
+        raise KeyboardInterrupt
+
+    class Interrupted:
+        save = staticmethod(interrupted_save)
+
+    with pytest.raises(KeyboardInterrupt):
+        cache.save(Interrupted(), target, {"note": "interrupted"})
+    assert not target.exists()
+    assert [p.name for p in tmp_path.iterdir()] == ["model.json"]
+
+    cache.save(model, target, {"note": "complete"})
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.json", "model.keras"]
+    assert json.loads(target.with_suffix(".json").read_text()) == {"note": "complete"}
+    reloaded = cache.load(target)
+    for a, b in zip(model.get_weights(), reloaded.get_weights()):
+        np.testing.assert_array_equal(a, b)
