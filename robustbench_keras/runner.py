@@ -68,14 +68,14 @@ def prepare_zoo_model(model_id, dataset, suite, progress):
     """Trains or loads one zoo model; returns it with its leaderboard entry's provenance and clean errors."""
     spec = zoo.get(model_id)
     start = time.perf_counter()
-    model = zoo.load_or_train(model_id, dataset, seed=suite.seed, cache_dir=suite.cache_dir, progress=progress)
-    checkpoint = zoo.cache_path(model_id, dataset, suite.seed, cache_dir=suite.cache_dir)
+    model = suite.load_model(model_id, dataset, progress=progress)
+    checkpoint = suite.checkpoint_path(model_id, dataset)
     entry = {
         "id": model_id,
         "paper_name": spec.paper_name,
         "source": "zoo",
         "architecture": spec.architecture,
-        "recipe": dataclasses.asdict(spec.recipe),
+        "recipe": dataclasses.asdict(suite.recipe_for(model_id)),
         "checkpoint_sha256": file_sha256(checkpoint),
         "seed": suite.seed,
         "train_split": spec.train_split,

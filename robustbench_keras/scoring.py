@@ -12,7 +12,6 @@ from pathlib import Path
 
 import keras
 
-from robustbench_keras import zoo
 from robustbench_keras.attacks import LBFGSAttack
 from robustbench_keras.progress import Progress
 from robustbench_keras.scorers import min_distortion, spectral, transfer, unit_semantics
@@ -47,7 +46,7 @@ def transfer_table(entry):
     return "table4" if paper_table(entry) == "table3" else "table2"
 
 
-def score_models(suite, dataset, models, entries, output, progress=True):
+def score_models(suite, dataset, models, entries, output, progress=True, only=None):
     """Runs the suite's scorers in order, writing each model's sections into `entries`.
 
     Args:
@@ -57,10 +56,13 @@ def score_models(suite, dataset, models, entries, output, progress=True):
         entries: {model id: leaderboard entry dict}, updated in place.
         output: the run's output folder (per-example records go under `records/`).
         progress: show progress lines.
+        only: ids of the models to score in full (a submission); the others then only take part in
+            the transfer tables, through their cached attack records, and Table 5 is skipped.
 
     Returns:
         `ScoringResults`.
     """
+    scored = {model_id: models[model_id] for model_id in (only or models)}
     results = ScoringResults()
     settings = suite.scorers
     if "min_distortion" in settings:
@@ -68,9 +70,9 @@ def score_models(suite, dataset, models, entries, output, progress=True):
     if "transfer" in settings:
         _score_transfer(settings["transfer"], suite.seed, models, entries, results)
     if "spectral" in settings:
-        _score_spectral(settings["spectral"], models, entries, results, progress)
+        _score_spectral(settings["spectral"], scored, entries, results, progress, with_table5=only is None)
     if "unit_semantics" in settings:
-        _score_unit_semantics(settings["unit_semantics"], dataset, models, entries, results, suite, progress)
+        _score_unit_semantics(settings["unit_semantics"], dataset, scored, entries, results, suite, progress)
     return results
 
 
@@ -118,13 +120,14 @@ def _score_transfer(settings, seed, models, entries, results):
             ]
 
 
-def _score_spectral(settings, models, entries, results, progress):
+def _score_spectral(settings, models, entries, results, progress, with_table5=True):
     selected = [model_id for model_id in models if not settings.models or model_id in settings.models]
-    bar = Progress("spectral bounds", len(selected) + int(settings.alexnet), unit="model", enabled=progress)
+    with_table5 = with_table5 and settings.alexnet
+    bar = Progress("spectral bounds", len(selected) + int(with_table5), unit="model", enabled=progress)
     for model_id in selected:
         entries[model_id]["spectral"] = spectral.score(models[model_id], settings)
         bar.update(info=model_id)
-    if settings.alexnet:
+    if with_table5:
         results.table5 = spectral.alexnet_table(settings)
         bar.update(info="alexnet")
     bar.close()
@@ -135,9 +138,7 @@ def _score_unit_semantics(settings, dataset, models, entries, results, suite, pr
     reference_id = settings.reference_model
     reference = None
     if reference_id is not None:
-        reference = models.get(reference_id) or zoo.load_or_train(
-            reference_id, dataset, seed=suite.seed, cache_dir=suite.cache_dir, progress=progress
-        )
+        reference = models.get(reference_id) or suite.load_model(reference_id, dataset, progress=progress)
     studied = [model_id for model_id, model in models.items() if has_hidden_layer(model)]
     bar = Progress("unit vs random directions", len(studied), unit="model", enabled=progress)
     for model_id in studied:

@@ -30,6 +30,8 @@ class Suite:
         output: folder for the leaderboard, tables, figures and per-example records.
         data_dir: local folder with the four IDX files; None downloads through tensorflow-datasets.
         cache_dir: folder of trained `.keras` models; None uses the zoo's default.
+        max_epochs: caps every recipe's epochs and pretraining epochs (quick smoke runs); None keeps
+            the recipes. The capped recipe is part of the model cache key and recorded in results.
         attack: keyword arguments of `robustbench_keras.attacks.LBFGSAttack`.
         scorers: scorer name -> that scorer's `Settings`, in run order.
         path: the file the suite was read from.
@@ -42,9 +44,36 @@ class Suite:
     output: str = "results"
     data_dir: typing.Optional[str] = None
     cache_dir: typing.Optional[str] = None
+    max_epochs: typing.Optional[int] = None
     attack: dict = dataclasses.field(default_factory=dict)
     scorers: dict = dataclasses.field(default_factory=dict)
     path: str = "<suite>"
+
+    def recipe_for(self, model_id):
+        """The training recipe of a zoo model in this suite (its own, capped by `max_epochs`)."""
+        from robustbench_keras import zoo
+
+        recipe = zoo.get(model_id).recipe
+        if self.max_epochs is None:
+            return recipe
+        return recipe.replace(
+            epochs=min(recipe.epochs, self.max_epochs), pretrain_epochs=min(recipe.pretrain_epochs, self.max_epochs)
+        )
+
+    def load_model(self, model_id, dataset, progress=True):
+        """A zoo model trained by this suite's recipe and seed, from the cache when it is there."""
+        from robustbench_keras import zoo
+
+        return zoo.load_or_train(
+            model_id, dataset, seed=self.seed, cache_dir=self.cache_dir, progress=progress,
+            recipe=self.recipe_for(model_id),
+        )
+
+    def checkpoint_path(self, model_id, dataset):
+        """Where `load_model` keeps the trained model."""
+        from robustbench_keras import zoo
+
+        return zoo.cache_path(model_id, dataset, self.seed, cache_dir=self.cache_dir, recipe=self.recipe_for(model_id))
 
     def hash(self):
         """sha256 of what determines the results: dataset, models, seed, attack and scorer settings."""
@@ -52,6 +81,7 @@ class Suite:
             "dataset": self.dataset,
             "models": list(self.models),
             "seed": self.seed,
+            "max_epochs": self.max_epochs,
             "attack": self.attack,
             "scorers": {name: dataclasses.asdict(s) for name, s in self.scorers.items()},
         }
@@ -66,6 +96,7 @@ class Suite:
             "dataset": self.dataset,
             "models": list(self.models),
             "seed": self.seed,
+            "max_epochs": self.max_epochs,
             "attack": self.attack,
             "scorers": {name: dataclasses.asdict(s) for name, s in self.scorers.items()},
         }
@@ -79,6 +110,7 @@ _TOP_LEVEL_TYPES = {
     "output": str,
     "data_dir": typing.Optional[str],
     "cache_dir": typing.Optional[str],
+    "max_epochs": typing.Optional[int],
     "attack": dict,
     "scorers": dict,
 }
@@ -117,6 +149,8 @@ def load_suite(path, **overrides):
     scorers = _check_scorers(raw.get("scorers") or {}, where)
     if raw.get("seed", 0) < 0:
         raise SuiteError(f"{where}: seed: expected a non-negative integer, got {raw['seed']}")
+    if raw.get("max_epochs") is not None and raw["max_epochs"] < 1:
+        raise SuiteError(f"{where}: max_epochs: expected a positive integer or null, got {raw['max_epochs']}")
     return Suite(
         name=raw["name"],
         models=models,
@@ -125,6 +159,7 @@ def load_suite(path, **overrides):
         output=raw.get("output", "results"),
         data_dir=raw.get("data_dir"),
         cache_dir=raw.get("cache_dir"),
+        max_epochs=raw.get("max_epochs"),
         attack=attack,
         scorers=scorers,
         path=where,

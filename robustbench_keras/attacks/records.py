@@ -32,7 +32,7 @@ class AttackRecords:
         label: int64, its true label.
         target: int64, the label the attack aimed at.
         success: bool, x_adv is classified as the target.
-        c: float64, the weight of `||r||_2^2` whose solve gave x_adv (NaN: none; 0: no perturbation
+        c: float64, the weight of `||r||_2^2` of the solve that last improved the kept adversarial (NaN: none; 0: no perturbation
             was needed because the example is already classified as the target).
         distortion_rms: float64, `sqrt(sum(r^2) / m)`, the paper's measure (NaN on failure).
         distortion_l2: float64, `||r||_2` (NaN on failure).

@@ -7,7 +7,11 @@ every call of the objective evaluates every row, and the evaluation counters cou
 
 The objective function also keeps, per row, the closest successful adversarial it has seen at
 *any* evaluation, line-search trial points included (`best_x`, `best_sq_distance`): the point is
-computed by the forward pass anyway, so this costs one masked update per call.
+computed by the forward pass anyway, so this costs one masked update per call. As the boundary step
+shortens every candidate afterwards, it also keeps the success whose boundary point promises to be
+closest (`promising_x`): the point where the target margin, interpolated linearly between x (margin
+m0) and the candidate (margin m1), reaches `success_margin`, at distance
+`||r|| (success_margin - m0) / (m1 - m0)`, exact for affine models.
 """
 
 import tensorflow_probability as tfp
@@ -57,6 +61,9 @@ class BatchSolver:
         shape = (self.batch_size, self.num_features)
         self.best_x = tf.Variable(tf.zeros(shape), trainable=False)
         self.best_sq_distance = tf.Variable(tf.zeros(shape[:1]), trainable=False)
+        self.promising_x = tf.Variable(tf.zeros(shape), trainable=False)
+        self.promising_distance = tf.Variable(tf.zeros(shape[:1]), trainable=False)
+        self.clean_margin = tf.Variable(tf.zeros(shape[:1]), trainable=False)
         self.num_calls = tf.Variable(0, dtype=tf.int64, trainable=False)
         self.solve = tf.function(self._solve, jit_compile=jit_compile, reduce_retracing=True)
         self.refine = tf.function(self._refine, jit_compile=jit_compile, reduce_retracing=True)
@@ -66,10 +73,14 @@ class BatchSolver:
         """A curvature memory with no pairs, for the first solve of a batch."""
         return batched_lbfgs.empty_memory(self.batch_size, self.num_features, self.num_correction_pairs)
 
-    def reset_best(self, best_x, best_sq_distance):
-        """Sets the kept best per row: float32 (batch, m) and (batch,), inf where none yet."""
-        self.best_x.assign(best_x)
-        self.best_sq_distance.assign(best_sq_distance)
+    def reset_best(self, best_x, best_sq_distance, clean_margin):
+        """Sets the kept bests per row: float32 (batch, m) and (batch,), inf where none yet, and the
+        target margin at the clean input (batch,)."""
+        for x_variable, distance_variable in ((self.best_x, self.best_sq_distance),
+                                              (self.promising_x, self.promising_distance)):
+            x_variable.assign(best_x)
+            distance_variable.assign(best_sq_distance)
+        self.clean_margin.assign(clean_margin)
         self.num_calls.assign(0)
 
     def _logits(self, x_flat):
@@ -97,9 +108,16 @@ class BatchSolver:
             value, gradient, logits = value_and_gradients(r)
             x_adv = tf.clip_by_value(x + r, 0.0, 1.0)
             sq_distance = tf.reduce_sum(tf.square(x_adv - x), axis=-1)
-            better = (target_margin(logits, targets) > self.success_margin) & (sq_distance < self.best_sq_distance)
+            margin = target_margin(logits, targets)
+            success = margin > self.success_margin
+            better = success & (sq_distance < self.best_sq_distance)
             self.best_x.assign(tf.where(better[:, None], x_adv, self.best_x))
             self.best_sq_distance.assign(tf.where(better, sq_distance, self.best_sq_distance))
+            fraction = (self.success_margin - self.clean_margin) / tf.where(success, margin - self.clean_margin, 1.0)
+            promised = tf.sqrt(sq_distance) * tf.clip_by_value(fraction, 0.0, 1.0)
+            promising = success & (promised < self.promising_distance)
+            self.promising_x.assign(tf.where(promising[:, None], x_adv, self.promising_x))
+            self.promising_distance.assign(tf.where(promising, promised, self.promising_distance))
             self.num_calls.assign_add(1)
             return value, gradient
 

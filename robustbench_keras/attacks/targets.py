@@ -18,7 +18,31 @@ from robustbench_keras.errors import SuiteError
 TARGET_POLICIES = ("random", "next", "least_likely", "closest", "given")
 
 
-def choose_targets(policy, labels, *, num_classes=10, seed=0, logits=None, targets=None):
+def choose_targets(policy, model, x, labels, *, seed=0, targets=None):
+    """One target per example, by policy ("closest" has no single target: use `run_attack`).
+
+    Args:
+        policy: one of `TARGET_POLICIES` except "closest".
+        model: Keras model returning logits (used by "least_likely" and for the number of classes).
+        x: float32 (n, ...) in [0, 1]; labels: int (n,), the true labels.
+        seed: seed of "random".
+        targets: int (n,), required by "given" and refused otherwise.
+
+    Returns:
+        int64 (n,).
+
+    Raises:
+        SuiteError: unknown policy, "closest", missing or misplaced targets, or a target equal to its label.
+    """
+    if policy == "closest":
+        raise SuiteError("choose_targets: 'closest' tries every wrong label, it has no single target; "
+                         "pass policy='closest' to run_attack instead")
+    logits = np.asarray(model.predict(np.asarray(x, np.float32), batch_size=1024, verbose=0))
+    return candidate_targets(policy, labels, num_classes=logits.shape[-1], seed=seed, logits=logits,
+                             targets=targets)[:, 0]
+
+
+def candidate_targets(policy, labels, *, num_classes=10, seed=0, logits=None, targets=None):
     """Candidate targets per example: one column, or every wrong label for "closest".
 
     Args:
@@ -37,19 +61,19 @@ def choose_targets(policy, labels, *, num_classes=10, seed=0, logits=None, targe
     """
     labels = np.asarray(labels, dtype=np.int64)
     if policy not in TARGET_POLICIES:
-        raise SuiteError(f"attack target policy: expected one of {', '.join(TARGET_POLICIES)}, got {policy!r}")
+        raise SuiteError(f"target policy: expected one of {', '.join(TARGET_POLICIES)}, got {policy!r}")
     if (targets is not None) != (policy == "given"):
-        raise SuiteError(f"attack target policy {policy!r}: targets are passed exactly when the policy is 'given'; "
+        raise SuiteError(f"target policy {policy!r}: targets are passed exactly when the policy is 'given'; "
                          f"got targets={'an array' if targets is not None else 'None'}")
     if policy == "given":
         targets = np.asarray(targets, dtype=np.int64)
         if targets.shape != labels.shape:
-            raise SuiteError(f"attack targets: expected shape {labels.shape} like the labels, got {targets.shape}")
+            raise SuiteError(f"targets: expected shape {labels.shape} like the labels, got {targets.shape}")
         if np.any((targets < 0) | (targets >= num_classes)):
-            raise SuiteError(f"attack targets: expected labels in [0, {num_classes}), got values outside")
+            raise SuiteError(f"targets: expected labels in [0, {num_classes}), got values outside")
         same = np.flatnonzero(targets == labels)
         if same.size:
-            raise SuiteError(f"attack targets: each target must differ from the example's label, got "
+            raise SuiteError(f"targets: each target must differ from the example's label, got "
                              f"{same.size} equal (first at index {same[0]}); pick wrong labels")
         return targets[:, None]
     if policy == "random":
@@ -59,7 +83,7 @@ def choose_targets(policy, labels, *, num_classes=10, seed=0, logits=None, targe
         return ((labels + 1) % num_classes)[:, None]
     if policy == "least_likely":
         if logits is None:
-            raise ValueError("choose_targets: 'least_likely' needs the clean logits")
+            raise ValueError("candidate_targets: 'least_likely' needs the clean logits")
         masked = np.where(np.arange(num_classes)[None, :] == labels[:, None], np.inf, np.asarray(logits))
         return np.argmin(masked, axis=1).astype(np.int64)[:, None]
     every = np.arange(num_classes - 1)[None, :]

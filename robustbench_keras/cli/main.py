@@ -4,11 +4,13 @@ import argparse
 import sys
 
 from robustbench_keras import __version__
+from robustbench_keras.cli import leaderboard as leaderboard_command
 from robustbench_keras.cli import models as models_command
 from robustbench_keras.cli import run as run_command
+from robustbench_keras.cli import submit as submit_command
 from robustbench_keras.errors import UserError
 
-COMMANDS = (run_command, models_command)
+COMMANDS = (run_command, models_command, submit_command, leaderboard_command)
 
 
 def build_parser():

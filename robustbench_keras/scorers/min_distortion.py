@@ -91,7 +91,7 @@ def score(attack, model, x, y, *, target, seed, records_dir, name, progress=True
         records = AttackRecords.load(final_path)
     else:
         records = _attack_in_chunks(attack, model, x, y, target, seed, final_path.with_suffix(""), name, progress, chunk_size)
-        _save_atomically(records, final_path)
+        records.save(final_path)
     summary = dict(summarize_distortions(records), target_policy=target)
     summary["records"] = {"path": str(final_path), "sha256": file_sha256(final_path)}
     return records, summary
@@ -115,7 +115,8 @@ def _attack_in_chunks(attack, model, x, y, target, seed, chunk_dir, name, progre
                 attack, model, x[start:stop], y[start:stop], policy=policy, seed=seed + number,
                 targets=chunk_targets, progress=False,
             )
-            _save_atomically(chunk, path)
+            chunk = dataclasses.replace(chunk, index=chunk.index + start)  # positions in the whole sample
+            chunk.save(path)
         chunks.append(chunk)
         bar.update(stop - start, info=f"{int(np.sum(chunk.success))}/{stop - start} successful in chunk")
     bar.close()
@@ -128,9 +129,3 @@ def _job_key(attack, target, seed, chunk_size, fingerprint, x, y):
     digest.update(np.ascontiguousarray(x).tobytes())
     digest.update(np.ascontiguousarray(y).tobytes())
     return digest.hexdigest()[:12]
-
-
-def _save_atomically(records, path):
-    temporary = path.with_name(path.name + ".partial.npz")
-    records.save(temporary)
-    temporary.replace(path)

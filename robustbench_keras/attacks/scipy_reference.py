@@ -1,0 +1,130 @@
+"""The per-example SciPy baseline: Foolbox 1.x/2.x's method, with this suite's objective and c search.
+
+One example at a time, each c step is one `scipy.optimize.minimize(method="L-BFGS-B")` solve with
+true bounds `-x <= r <= 1 - x`, value and gradient from the same Keras model through a
+`tf.function` for one example. Everything else is the batched attack's: the loss, the c search
+(`CSearch`), warm starts, the closest success kept at any evaluation and the boundary step. It is
+the cross-check of the batched solver and the baseline of the benchmarks.
+"""
+
+import time
+
+import numpy as np
+import scipy.optimize
+
+from robustbench_keras.attacks.c_search import CSearch
+from robustbench_keras.attacks.distances import distortions
+from robustbench_keras.attacks.objective import make_value_and_gradients, target_margin
+from robustbench_keras.attacks.records import AttackRecords
+from robustbench_keras.attacks.solver import BatchSolver
+from robustbench_keras.progress import Progress
+from robustbench_keras.quiet import import_tensorflow
+
+tf = import_tensorflow()
+
+
+def run_reference(attack, model, x, targets, labels=None, progress=False):
+    """Attacks each example alone with SciPy's L-BFGS-B, using `attack`'s settings.
+
+    `max_iterations` and `num_correction_pairs` become L-BFGS-B's `maxiter` and `maxcor`;
+    `tolerance` its `gtol` and `f_relative_tolerance` its `ftol`.
+
+    Args:
+        attack: LBFGSAttack whose settings to use.
+        model, x, targets, labels, progress: as `LBFGSAttack.run`.
+
+    Returns:
+        AttackRecords like `LBFGSAttack.run`; metadata names the SciPy solver.
+    """
+    x = np.asarray(x, dtype=np.float32)
+    n = len(x)
+    shape = x.shape[1:]
+    flat = x.reshape(n, -1)
+    targets = np.asarray(targets, dtype=np.int64).reshape(n)
+    labels = np.full(n, -1, np.int64) if labels is None else np.asarray(labels, dtype=np.int64).reshape(n)
+    kernels = BatchSolver(model, shape, 1, inner_solver="batched", loss=attack.loss, kappa=attack.kappa,
+                          success_margin=attack.success_margin, max_iterations=1, num_correction_pairs=1,
+                          tolerance=0.0, f_relative_tolerance=0.0, max_line_search_iterations=1,
+                          num_boundary_steps=attack.num_boundary_steps, jit_compile=False)
+
+    @tf.function(reduce_retracing=True)
+    def value_and_gradients(r, x_row, target, c):
+        value, gradient, logits = make_value_and_gradients(
+            model, x_row, target, c, attack.loss, attack.kappa, shape)(r)
+        return value[0], gradient[0], target_margin(logits, target)[0]
+
+    columns = {key: [] for key in ("success", "c", "x_adv", "num_grad_evals", "num_forward_evals", "time_s")}
+    bar = Progress("SciPy L-BFGS-B reference", n, unit="example", enabled=progress)
+    for i in range(n):
+        started = time.perf_counter()
+        row = _attack_one(attack, kernels, value_and_gradients, flat[i:i + 1], targets[i:i + 1].astype(np.int32))
+        row["time_s"] = time.perf_counter() - started
+        for key, value in row.items():
+            columns[key].append(value)
+        bar.update(1)
+    bar.close()
+    x_adv = np.stack(columns.pop("x_adv")).reshape(x.shape)
+    success = np.array(columns["success"])
+    measured = distortions(x, x_adv)
+    for key in measured:
+        measured[key][~success] = np.nan
+    metadata = {"attack": dict(attack.settings(), inner_solver="scipy.optimize.minimize(method='L-BFGS-B')",
+                               batch_size=1, jit_compile=False)}
+    return AttackRecords(index=np.arange(n), label=labels, target=targets, x_adv=x_adv,
+                         distortion_rms=measured["rms"], distortion_l2=measured["l2"],
+                         distortion_linf=measured["linf"], metadata=metadata,
+                         **{key: np.array(value) for key, value in columns.items()})
+
+
+def _attack_one(attack, kernels, value_and_gradients, x, target):
+    """The c search for one flat example x (1, m); returns its record fields."""
+    clean_margin = kernels.margins(x, target).numpy()
+    if clean_margin[0] > attack.success_margin:
+        return {"success": True, "c": 0.0, "x_adv": x[0], "num_grad_evals": 0,
+                "num_forward_evals": 1}
+    x_row, target_t = tf.constant(x), tf.constant(target)
+    best = {"sq_distance": np.inf, "x": x[0], "c": np.nan}
+    promising = {"distance": np.inf, "x": x[0], "c": np.nan}
+    num_calls = 0
+
+    def fun(r, c_t, c):
+        nonlocal num_calls
+        num_calls += 1
+        value, gradient, margin = value_and_gradients(tf.constant(r[None], tf.float32), x_row, target_t, c_t)
+        if margin.numpy() > attack.success_margin:
+            x_adv = np.clip(x[0] + r.astype(np.float32), 0.0, 1.0)
+            sq_distance = float(np.sum(np.square(x_adv - x[0])))
+            if sq_distance < best["sq_distance"]:
+                best.update(sq_distance=sq_distance, x=x_adv, c=c)
+            fraction = (attack.success_margin - clean_margin[0]) / (float(margin.numpy()) - clean_margin[0])
+            promised = np.sqrt(sq_distance) * min(max(fraction, 0.0), 1.0)
+            if promised < promising["distance"]:
+                promising.update(distance=promised, x=x_adv, c=c)
+        return float(value.numpy()), gradient.numpy().astype(np.float64)
+
+    bounds = scipy.optimize.Bounds(-x[0].astype(np.float64), 1.0 - x[0].astype(np.float64))
+    search = CSearch(attack.initial_c, 1, attack.c_factor)
+    r = np.zeros(x.shape[1])
+    for _ in range(attack.num_c_steps):
+        c = float(search.c[0])
+        result = scipy.optimize.minimize(
+            fun, r, args=(tf.constant([c], tf.float32), c), jac=True, method="L-BFGS-B", bounds=bounds,
+            options={"maxiter": attack.max_iterations, "maxcor": attack.num_correction_pairs,
+                     "gtol": attack.tolerance, "ftol": attack.f_relative_tolerance})
+        r = result.x
+        final = np.clip(x + r.astype(np.float32), 0.0, 1.0)
+        search.update(kernels.margins(final, target).numpy() > attack.success_margin)
+    found = np.isfinite(best["sq_distance"])
+    if not found:
+        return {"success": False, "c": np.nan, "x_adv": x[0], "num_grad_evals": num_calls,
+                "num_forward_evals": 1 + attack.num_c_steps}
+    # As in the batched attack: both kept candidates go through the boundary step, the closer wins.
+    results = []
+    for kept in (best, promising):
+        refined = kernels.refine(x, target, kept["x"][None], np.array([True])).numpy()
+        if not kernels.margins(refined, target).numpy()[0] > attack.success_margin:
+            refined = kept["x"][None]
+        results.append((float(np.sum(np.square(refined - x))), refined[0], kept["c"]))
+    _, x_adv, c = min(results, key=lambda result: result[0])
+    return {"success": True, "c": c, "x_adv": x_adv, "num_grad_evals": num_calls,
+            "num_forward_evals": 1 + attack.num_c_steps + 2 * (attack.num_boundary_steps + 1)}

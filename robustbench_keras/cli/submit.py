@@ -1,0 +1,54 @@
+"""`submit MODEL --name NAME --suite SUITE`: add a Keras model to a suite's leaderboard."""
+
+import os
+
+from robustbench_keras.cli.run import DATA_DIR_VARIABLE
+from robustbench_keras.submission import DEFAULT_MAX_SIZE_BYTES
+from robustbench_keras.suite import load_suite
+
+
+def register_subparser(subparsers):
+    parser = subparsers.add_parser(
+        "submit",
+        help="submit a Keras model to a suite's leaderboard",
+        description="Load a .keras model safely, validate it against the suite's data, evaluate it with "
+        "the suite's scorers next to the zoo models and append its entry to the leaderboard. Run the suite "
+        "first. Only .keras files are accepted; .h5 files and SavedModel folders are refused (re-save "
+        "them with model.save('model.keras')).",
+    )
+    parser.add_argument("model", help="the .keras model file (its output: logits, or softmax probabilities)")
+    parser.add_argument("--name", required=True, help="entry id: letters, digits, '.', '_' or '-'")
+    parser.add_argument("--suite", required=True, help="suite file, e.g. suites/mnist.yaml")
+    parser.add_argument("--author", action="append", default=[], dest="authors", help="an author (repeatable)")
+    parser.add_argument("--link", help="paper or code link")
+    parser.add_argument("--description", help="one-line description")
+    parser.add_argument("--update", action="store_true", help="replace an entry with the same name or model file")
+    parser.add_argument(
+        "--trust-model-code", action="store_true",
+        help="allow Lambda layers and custom classes; their code RUNS on this machine: only for files you trust",
+    )
+    parser.add_argument(
+        "--max-model-size-mb", type=float, default=DEFAULT_MAX_SIZE_BYTES / 2**20,
+        help="refuse larger model files (default %(default)g MB)",
+    )
+    parser.add_argument("--output", help="output folder of the suite run (overrides the suite's `output`)")
+    parser.add_argument("--data-dir", help=f"local MNIST folder (default: ${DATA_DIR_VARIABLE})")
+    parser.add_argument("--cache-dir", help="folder of trained zoo models")
+    parser.add_argument("--quiet", action="store_true", help="no progress lines")
+    parser.set_defaults(handler=handle)
+
+
+def handle(args):
+    from robustbench_keras.submit import submit_model
+
+    data_dir = args.data_dir or os.environ.get(DATA_DIR_VARIABLE) or None
+    suite = load_suite(args.suite, output=args.output, data_dir=data_dir, cache_dir=args.cache_dir)
+    entry = submit_model(
+        args.model, suite, name=args.name, authors=args.authors, link=args.link, description=args.description,
+        update=args.update, trust_model_code=args.trust_model_code,
+        max_size_bytes=int(args.max_model_size_mb * 2**20), progress=not args.quiet,
+    )
+    errors = entry["clean_errors"]
+    print(f"submitted '{entry['id']}': test error {100 * errors['test']:.2f}%")
+    for split, summary in entry.get("min_distortion", {}).items():
+        print(f"mean minimal distortion ({split}, n={summary['n']}): {summary['mean']}")

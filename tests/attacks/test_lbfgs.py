@@ -1,0 +1,129 @@
+"""The batched L-BFGS attack: contract, optimality against the exact QP, closed form, determinism."""
+
+import keras
+import numpy as np
+import pytest
+
+from robustbench_keras.attacks import LBFGSAttack, run_attack
+from robustbench_keras.attacks.qp_oracle import affine_parameters, exact_minimal_distortion
+from robustbench_keras.errors import SuiteError
+
+FAST = dict(batch_size=16, jit_compile=False)
+
+
+def test_records_satisfy_the_attack_contract(check_attack_contract, fc10, test_sample, fc10_records):
+    x, _, targets = test_sample
+    check_attack_contract(fc10, x, targets, fc10_records, success_margin=1e-3)
+    assert fc10_records.success.all()
+
+
+def test_fc10_distortion_is_within_two_percent_of_the_exact_optimum(fc10, test_sample, fc10_records):
+    x, _, targets = test_sample
+    w, b = affine_parameters(fc10, (28, 28))
+    exact = exact_minimal_distortion(w, b, x, targets)
+    ratio = fc10_records.distortion_l2 / exact.distance
+    assert np.all(ratio >= 1.0 - 1e-4)  # nothing beats the certified optimum
+    assert np.mean(ratio <= 1.02) >= 0.95, np.sort(ratio)[-5:]
+
+
+def test_binary_linear_model_gives_margin_over_norm(test_sample):
+    # logits (0, w.x + b): the nearest point of the other class is at |w.x + b| / ||w|| when the box is
+    # inactive, plus success_margin / ||w|| because the attack demands a margin of success_margin.
+    rng = np.random.default_rng(1)
+    w = rng.normal(size=784).astype(np.float32)
+    x = np.full((4, 28, 28), 0.5, np.float32) + rng.uniform(-0.05, 0.05, size=(4, 28, 28)).astype(np.float32)
+    score = x.reshape(4, -1) @ w
+    b = -np.median(score) + np.array(0.0, np.float32)
+    model = keras.Sequential([keras.Input((28, 28)), keras.layers.Flatten(), keras.layers.Dense(2)])
+    model.layers[-1].set_weights([np.stack([np.zeros(784), w], axis=1).astype(np.float32),
+                                  np.array([0.0, b], np.float32)])
+    logit = score + b
+    targets = np.where(logit > 0, 0, 1)
+    records = LBFGSAttack(**FAST).run(model, x, targets)
+    expected = (np.abs(logit) + 1e-3) / np.linalg.norm(w)
+    assert np.all(np.abs(records.x_adv - 0.5) < 0.5)  # the box stayed inactive
+    np.testing.assert_allclose(records.distortion_l2, expected, rtol=1e-3)
+
+
+def test_kept_adversarial_is_the_closest_success_evaluated(check_attack_contract, mlp, test_sample):
+    import tensorflow as tf
+
+    x, y, targets = (a[:8] for a in test_sample)
+    seen = []
+
+    class Spy(keras.Model):
+        def call(self, inputs):
+            tf.py_function(lambda v: seen.append(v.numpy().copy()) or 0.0, [inputs], tf.float32)
+            return mlp(inputs)
+
+    spy = Spy()
+    attack = LBFGSAttack(batch_size=8, jit_compile=False, num_c_steps=3, max_iterations=15, num_boundary_steps=0)
+    records = attack.run(spy, x, targets, y)
+    check_attack_contract(mlp, x, targets, records, success_margin=1e-3)
+    points = np.concatenate([s for s in seen if len(s) == 8]).reshape(-1, 8, 784)
+    logits = np.asarray(mlp.predict(points.reshape(-1, 28, 28), verbose=0)).reshape(len(points), 8, 10)
+    hit = np.argmax(logits, axis=-1) == targets[None, :]
+    distance = np.where(hit, np.linalg.norm(points - x.reshape(1, 8, -1), axis=-1), np.inf).min(axis=0)
+    assert np.all(records.success == np.isfinite(distance))
+    assert np.all(records.distortion_l2[records.success] <= distance[records.success] * (1 + 1e-5))
+
+
+def test_example_already_classified_as_target_needs_no_perturbation(mlp, test_sample):
+    x, y, _ = test_sample
+    predicted = np.argmax(mlp.predict(x[:4], verbose=0), axis=1)
+    records = LBFGSAttack(**FAST).run(mlp, x[:4], predicted, y[:4])
+    assert records.success.all()
+    np.testing.assert_array_equal(records.distortion_l2, 0.0)
+    np.testing.assert_array_equal(records.c, 0.0)
+    np.testing.assert_array_equal(records.x_adv, x[:4])
+
+
+def test_failures_stay_rows_with_nan_distortion(check_attack_contract, mlp, test_sample):
+    x, y, targets = (a[:4] for a in test_sample)
+    records = LBFGSAttack(initial_c=1e6, num_c_steps=1, **FAST).run(mlp, x, targets, y)
+    check_attack_contract(mlp, x, targets, records)
+    assert not records.success.any()
+
+
+def test_same_seed_gives_identical_records(mlp, test_sample):
+    x, y, _ = test_sample
+    attack = LBFGSAttack(num_c_steps=3, **FAST)
+    first, second = (run_attack(attack, mlp, x[:6], y[:6], policy="random", seed=3, progress=False) for _ in range(2))
+    for name in ("target", "success", "c", "distortion_l2", "num_grad_evals", "x_adv"):
+        np.testing.assert_array_equal(getattr(first, name), getattr(second, name))
+    assert first.metadata == second.metadata and first.metadata["seed"] == 3
+
+
+def test_closest_policy_keeps_the_smallest_target(check_attack_contract, mlp, test_sample):
+    x, y, _ = test_sample
+    attack = LBFGSAttack(num_c_steps=4, **FAST)
+    closest = run_attack(attack, mlp, x[:3], y[:3], policy="closest", progress=False)
+    check_attack_contract(mlp, x[:3], closest.target, closest, success_margin=1e-3)
+    every = attack.run(mlp, np.repeat(x[:3], 9, axis=0), (np.arange(9)[None] + (np.arange(9)[None] >= y[:3, None])).reshape(-1))
+    np.testing.assert_allclose(closest.distortion_l2, np.nanmin(every.distortion_l2.reshape(3, 9), axis=1))
+    assert np.all(closest.target != y[:3])
+
+
+def test_tfp_inner_solver_reaches_the_same_optimum(check_attack_contract, fc10, test_sample, fc10_records):
+    x, y, targets = (a[:8] for a in test_sample)
+    records = LBFGSAttack(inner_solver="tfp", batch_size=8, jit_compile=False, max_iterations=30).run(fc10, x, targets, y)
+    check_attack_contract(fc10, x, targets, records, success_margin=1e-3)
+    np.testing.assert_allclose(records.distortion_l2, fc10_records.distortion_l2[:8], rtol=0.03)
+
+
+@pytest.mark.parametrize("name, value, message", [
+    ("max_iterations", 0, "max_iterations: expected an integer >= 1, got 0"),
+    ("num_c_steps", "ten", "num_c_steps: expected an integer >= 1, got 'ten'"),
+    ("initial_c", -1.0, "initial_c: expected a finite number > 0, got -1.0"),
+    ("loss", "hinge", "loss: expected one of margin, cross_entropy, got 'hinge'"),
+    ("jit_compile", "yes", "jit_compile: expected true or false, got 'yes'"),
+])
+def test_bad_settings_raise_suite_error_naming_the_field(name, value, message):
+    with pytest.raises(SuiteError, match=f"^{message}$"):
+        LBFGSAttack(**{name: value})
+
+
+def test_settings_write_out_the_objective():
+    settings = LBFGSAttack(loss="cross_entropy").settings()
+    assert settings["objective"].startswith("c*||r||_2^2 + cross_entropy")
+    assert LBFGSAttack().settings()["objective"].startswith("c*||r||_2^2 + max(0, 0.1 - (z_t(x+r)")
