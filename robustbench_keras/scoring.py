@@ -13,6 +13,7 @@ from pathlib import Path
 import keras
 
 from robustbench_keras.attacks import LBFGSAttack
+from robustbench_keras.errors import ModelError
 from robustbench_keras.progress import Progress
 from robustbench_keras.scorers import min_distortion, spectral, transfer, unit_semantics
 
@@ -139,13 +140,15 @@ def _score_unit_semantics(settings, dataset, models, entries, results, suite, pr
     reference = None
     if reference_id is not None:
         reference = models.get(reference_id) or suite.load_model(reference_id, dataset, progress=progress)
-    studied = [model_id for model_id, model in models.items() if has_hidden_layer(model)]
-    bar = Progress("unit vs random directions", len(studied), unit="model", enabled=progress)
-    for model_id in studied:
-        entries[model_id]["unit_semantics"] = unit_semantics.score(
-            models[model_id], x_test, y_test, settings,
-            reference_model=reference if model_id != reference_id else None,
-        )
+    bar = Progress("unit vs random directions", len(models), unit="model", enabled=progress)
+    for model_id, model in models.items():
+        try:
+            if has_hidden_layer(model):
+                entries[model_id]["unit_semantics"] = unit_semantics.score(
+                    model, x_test, y_test, settings, reference_model=reference if model_id != reference_id else None
+                )
+        except ModelError as error:  # e.g. a submitted model whose last hidden layer cannot be found
+            entries[model_id]["unit_semantics"] = {"error": str(error)}
         bar.update(info=model_id)
     bar.close()
     results.held_out_images = x_test[: settings.num_examples]

@@ -165,14 +165,32 @@ def _symbolic(model, attribute, source):
 
 
 def _adapt(model, layout, to_log):
-    """The model behind a `(N, 28, 28)` input, returning log-probabilities if `to_log`; standard layers only."""
-    image = keras.Input(shape=IMAGE_SHAPE, name="robustbench_image")
+    """The model behind a `(N, 28, 28)` input, returning log-probabilities if `to_log`; standard layers only.
+
+    A model that needs no adapter is returned as it is; otherwise a chain model's own layers are applied
+    after the adapter, so the scorers (spectral bounds, hidden layers) see a flat chain of layers.
+    """
     target = LAYOUT_SHAPES[layout]
+    if target == IMAGE_SHAPE and not to_log:
+        return model
+    image = keras.Input(shape=IMAGE_SHAPE, name="robustbench_image")
     x = image if target == IMAGE_SHAPE else keras.layers.Reshape(target, name=f"robustbench_to_{layout}")(image)
-    scores = model(x)
+    scores = _apply_layers(model, x)
     if to_log:
         scores = keras.ops.log(keras.ops.maximum(scores, SMALLEST_PROBABILITY))
     return keras.Model(image, scores, name=f"{model.name}_validated")
+
+
+def _apply_layers(model, x):
+    """The model applied to `x`: layer by layer when it is a chain, else as one nested layer."""
+    layers = [layer for layer in model.layers if not isinstance(layer, keras.layers.InputLayer)]
+    if not isinstance(model, keras.Sequential):
+        links = zip([model.inputs[0]] + [layer.output for layer in layers[:-1]], layers)
+        if len(model.inputs) != 1 or not all(layer.input is previous for previous, layer in links):
+            return model(x)
+    for layer in layers:
+        x = layer(x)
+    return x
 
 
 def _adapter_names(layout, to_log):
