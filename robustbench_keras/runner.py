@@ -28,7 +28,8 @@ def run_suite(suite, progress=True):
         progress: show progress lines on stderr.
 
     Returns:
-        {output name: path} of what was written (leaderboard, tables, page, figures folder).
+        `(written, stage_times)`: {output name: path} of what was written (leaderboard, tables, page,
+        figures folder), and the wall time of each stage in seconds.
     """
     output = Path(suite.output)
     output.mkdir(parents=True, exist_ok=True)
@@ -36,16 +37,21 @@ def run_suite(suite, progress=True):
         load_leaderboard(output / "leaderboard.json")  # refuse a corrupt leaderboard before any work
     dataset = load_dataset(suite.dataset, data_dir=suite.data_dir, progress=progress)
     models, entries = {}, {}
+    start = time.perf_counter()
     bar = Progress("models", len(suite.models), unit="model", enabled=progress)
     for model_id in suite.models:
         models[model_id], entries[model_id] = prepare_zoo_model(model_id, dataset, suite, progress)
         bar.update(info=model_id)
     bar.close()
+    stage_times = {"models_s": time.perf_counter() - start}
     results = score_models(suite, dataset, models, entries, output, progress=progress)
     document = build_document(suite, dataset, list(entries.values()), results.controls, results.table5)
     leaderboard_path = output / "leaderboard.json"
     document = publish(leaderboard_path, document)
-    return {"leaderboard": leaderboard_path, **reports.write_reports(document, output, results)}
+    start = time.perf_counter()
+    written = {"leaderboard": leaderboard_path, **reports.write_reports(document, output, results)}
+    stage_times.update(results.stage_times, reports_s=time.perf_counter() - start)
+    return written, stage_times
 
 
 def publish(path, document):

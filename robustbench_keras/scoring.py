@@ -28,6 +28,7 @@ class ScoringResults:
         samples: split -> (x, y) of the attacked sample.
         records: model id -> `AttackRecords` of its attack (same order as its split's sample).
         held_out_images: the images Property 1 ranked (its figures show them), or None.
+        stage_times: wall time of each scorer, e.g. {"min_distortion_s": 301.2}.
     """
 
     controls: dict = dataclasses.field(default_factory=dict)
@@ -35,6 +36,7 @@ class ScoringResults:
     samples: dict = dataclasses.field(default_factory=dict)
     records: dict = dataclasses.field(default_factory=dict)
     held_out_images: object = None
+    stage_times: dict = dataclasses.field(default_factory=dict)
 
 
 def paper_table(entry):
@@ -66,14 +68,19 @@ def score_models(suite, dataset, models, entries, output, progress=True, only=No
     scored = {model_id: models[model_id] for model_id in (only or models)}
     results = ScoringResults()
     settings = suite.scorers
-    if "min_distortion" in settings:
-        _score_min_distortion(suite, dataset, models, entries, Path(output) / "records", results, progress)
-    if "transfer" in settings:
-        _score_transfer(settings["transfer"], suite.seed, models, entries, results)
-    if "spectral" in settings:
-        _score_spectral(settings["spectral"], scored, entries, results, progress, with_table5=only is None)
-    if "unit_semantics" in settings:
-        _score_unit_semantics(settings["unit_semantics"], dataset, scored, entries, results, suite, progress)
+    stages = {
+        "min_distortion": lambda: _score_min_distortion(
+            suite, dataset, models, entries, Path(output) / "records", results, progress),
+        "transfer": lambda: _score_transfer(settings["transfer"], suite.seed, models, entries, results),
+        "spectral": lambda: _score_spectral(
+            settings["spectral"], scored, entries, results, progress, with_table5=only is None),
+        "unit_semantics": lambda: _score_unit_semantics(
+            settings["unit_semantics"], dataset, scored, entries, results, suite, progress),
+    }
+    for name in settings:
+        start = time.perf_counter()
+        stages[name]()
+        results.stage_times[f"{name}_s"] = time.perf_counter() - start
     return results
 
 

@@ -87,20 +87,6 @@ class Suite:
         }
         return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
 
-    def to_json(self):
-        """The effective suite as a JSON-able dict (recorded in every result)."""
-        return {
-            "name": self.name,
-            "path": self.path,
-            "hash": self.hash(),
-            "dataset": self.dataset,
-            "models": list(self.models),
-            "seed": self.seed,
-            "max_epochs": self.max_epochs,
-            "attack": self.attack,
-            "scorers": {name: dataclasses.asdict(s) for name, s in self.scorers.items()},
-        }
-
 
 _TOP_LEVEL_TYPES = {
     "name": str,

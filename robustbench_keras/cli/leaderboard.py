@@ -1,11 +1,9 @@
 """`leaderboard show | verify | remove`: read, check and edit a suite's leaderboard."""
 
-import os
 import sys
 from pathlib import Path
 
-from robustbench_keras.cli.run import DATA_DIR_VARIABLE
-from robustbench_keras.suite import load_suite
+from robustbench_keras.cli.options import add_suite_overrides, load_suite_with_overrides
 
 
 def register_subparser(subparsers):
@@ -21,15 +19,12 @@ def register_subparser(subparsers):
     remove.add_argument("entry", help="entry id")
     for action, handler in ((show, handle_show), (verify, handle_verify), (remove, handle_remove)):
         action.add_argument("--suite", required=True, help="suite file, e.g. suites/mnist.yaml")
-        action.add_argument("--output", help="output folder of the suite run (overrides the suite's `output`)")
+        add_suite_overrides(action, progress=False)
         action.set_defaults(handler=handler)
-    verify.add_argument("--data-dir", help=f"local MNIST folder (default: ${DATA_DIR_VARIABLE})")
-    verify.add_argument("--cache-dir", help="folder of trained zoo models")
 
 
 def _suite(args):
-    data_dir = getattr(args, "data_dir", None) or os.environ.get(DATA_DIR_VARIABLE) or None
-    return load_suite(args.suite, output=args.output, data_dir=data_dir, cache_dir=getattr(args, "cache_dir", None))
+    return load_suite_with_overrides(args.suite, args)
 
 
 def handle_show(args):

@@ -1,10 +1,7 @@
 """`submit MODEL --name NAME --suite SUITE`: add a Keras model to a suite's leaderboard."""
 
-import os
-
-from robustbench_keras.cli.run import DATA_DIR_VARIABLE
+from robustbench_keras.cli.options import add_suite_overrides, load_suite_with_overrides
 from robustbench_keras.submission import DEFAULT_MAX_SIZE_BYTES
-from robustbench_keras.suite import load_suite
 
 
 def register_subparser(subparsers):
@@ -31,18 +28,14 @@ def register_subparser(subparsers):
         "--max-model-size-mb", type=float, default=DEFAULT_MAX_SIZE_BYTES / 2**20,
         help="refuse larger model files (default %(default)g MB)",
     )
-    parser.add_argument("--output", help="output folder of the suite run (overrides the suite's `output`)")
-    parser.add_argument("--data-dir", help=f"local MNIST folder (default: ${DATA_DIR_VARIABLE})")
-    parser.add_argument("--cache-dir", help="folder of trained zoo models")
-    parser.add_argument("--quiet", action="store_true", help="no progress lines")
+    add_suite_overrides(parser)
     parser.set_defaults(handler=handle)
 
 
 def handle(args):
     from robustbench_keras.submit import submit_model
 
-    data_dir = args.data_dir or os.environ.get(DATA_DIR_VARIABLE) or None
-    suite = load_suite(args.suite, output=args.output, data_dir=data_dir, cache_dir=args.cache_dir)
+    suite = load_suite_with_overrides(args.suite, args)
     entry = submit_model(
         args.model, suite, name=args.name, authors=args.authors, link=args.link, description=args.description,
         update=args.update, trust_model_code=args.trust_model_code,

@@ -17,7 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
+from robustbench_keras.attacks import qp_oracle
 from robustbench_keras.attacks import TARGET_POLICIES, AttackRecords, choose_targets, run_attack, summarize_distortions
+from robustbench_keras.errors import ModelError
 from robustbench_keras.progress import Progress
 from robustbench_keras.provenance import file_sha256
 
@@ -93,8 +95,40 @@ def score(attack, model, x, y, *, target, seed, records_dir, name, progress=True
         records = _attack_in_chunks(attack, model, x, y, target, seed, final_path.with_suffix(""), name, progress, chunk_size)
         records.save(final_path)
     summary = dict(summarize_distortions(records), target_policy=target)
+    exact = compare_with_exact_optimum(records, x, model)
+    if exact is not None:
+        summary["exact_optimum_ratio"] = exact
     summary["records"] = {"path": str(final_path), "sha256": file_sha256(final_path)}
     return records, summary
+
+
+def compare_with_exact_optimum(records, x, model):
+    """For an affine model (FC10), the attack's L2 distortion divided by the exact QP optimum.
+
+    This certifies the attack: a ratio of 1 means the minimal perturbation was found. Rows that
+    needed no perturbation are left out.
+
+    Returns:
+        {"n", "mean", "median", "p95", "max", "share_within_2_percent"} over the successful rows, or
+        None when the model is not affine.
+    """
+    try:
+        w, b = qp_oracle.affine_parameters(model, x.shape[1:])
+    except ModelError:
+        return None
+    rows = np.flatnonzero(records.success & (records.distortion_l2 > 0))
+    if rows.size == 0:
+        return None
+    exact = qp_oracle.exact_minimal_distortion(w, b, x[rows], records.target[rows])
+    ratio = records.distortion_l2[rows] / exact.distance
+    return {
+        "n": int(rows.size),
+        "mean": float(np.mean(ratio)),
+        "median": float(np.median(ratio)),
+        "p95": float(np.quantile(ratio, 0.95)),
+        "max": float(np.max(ratio)),
+        "share_within_2_percent": float(np.mean(ratio <= 1.02)),
+    }
 
 
 def _attack_in_chunks(attack, model, x, y, target, seed, chunk_dir, name, progress, chunk_size):

@@ -28,3 +28,29 @@ def test_tables_choose_their_split():
 def test_settings_refuse_bad_values(field, value, message):
     with pytest.raises(ValueError, match=message):
         min_distortion.Settings(**{field: value})
+
+
+def test_score_certifies_an_affine_model_against_the_exact_optimum(mnist, tmp_path):
+    import keras
+
+    from robustbench_keras.attacks import LBFGSAttack
+
+    keras.utils.set_random_seed(0)
+    x, y = mnist.split("train")
+    model = keras.Sequential([keras.Input((28, 28)), keras.layers.Flatten(), keras.layers.Dense(10)])
+    model.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    model.fit(x[:3000], y[:3000], epochs=2, batch_size=100, verbose=0)
+    attack = LBFGSAttack(batch_size=8)
+    records, summary = min_distortion.score(
+        attack, model, x[:8], y[:8], target="random", seed=0, records_dir=tmp_path, name="fc10",
+        progress=False, chunk_size=4,
+    )
+    exact = summary["exact_optimum_ratio"]
+    assert exact["n"] == int(np.sum(records.success & (records.distortion_l2 > 0)))
+    # The QP optimum is a lower bound of any successful perturbation, and the attack comes within 2%.
+    assert 1.0 - 1e-6 <= exact["median"] <= exact["max"] <= 1.05
+    assert summary["records"]["path"].endswith(".npz") and len(records) == 8
+    assert np.array_equal(records.index, np.arange(8))  # chunk positions joined into sample positions
+    hidden = keras.Sequential([keras.Input((28, 28)), keras.layers.Flatten(),
+                               keras.layers.Dense(16, activation="sigmoid"), keras.layers.Dense(10)])
+    assert min_distortion.compare_with_exact_optimum(records, x[:8], hidden) is None
