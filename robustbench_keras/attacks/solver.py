@@ -14,6 +14,7 @@ m0) and the candidate (margin m1), reaches `success_margin`, at distance
 `||r|| (success_margin - m0) / (m1 - m0)`, exact for affine models.
 """
 
+import keras
 import tensorflow_probability as tfp
 
 from robustbench_keras.attacks import batched_lbfgs
@@ -21,6 +22,26 @@ from robustbench_keras.attacks.objective import make_value_and_gradients, target
 from robustbench_keras.quiet import import_tensorflow
 
 tf = import_tensorflow()
+
+# Layers whose gradients XLA's CPU backend computes several times slower than TensorFlow's kernels.
+_SLOW_UNDER_XLA = tuple(getattr(keras.layers, name) for name in (
+    "Conv1D", "Conv2D", "Conv3D", "Conv1DTranspose", "Conv2DTranspose", "Conv3DTranspose", "DepthwiseConv1D",
+    "DepthwiseConv2D", "SeparableConv1D", "SeparableConv2D", "MaxPooling1D", "MaxPooling2D", "MaxPooling3D",
+    "AveragePooling1D", "AveragePooling2D", "AveragePooling3D"))
+
+
+def resolve_jit_compile(model, jit_compile):
+    """Whether to compile the kernels for `model` with XLA: `jit_compile` itself when a bool; for
+    "auto", true unless the model (or a model nested in it) has a layer in `_SLOW_UNDER_XLA`."""
+    if isinstance(jit_compile, bool):
+        return jit_compile
+    pending = list(getattr(model, "layers", []))
+    while pending:
+        layer = pending.pop()
+        if isinstance(layer, _SLOW_UNDER_XLA):
+            return False
+        pending.extend(getattr(layer, "layers", []))
+    return True
 
 
 class BatchSolver:
@@ -40,7 +61,7 @@ class BatchSolver:
         f_relative_tolerance: L-BFGS relative objective change tolerance.
         max_line_search_iterations: Hager-Zhang line search limit per iteration.
         num_boundary_steps: bisection steps of the final boundary step.
-        jit_compile: compile the kernels with XLA.
+        jit_compile: compile the kernels with XLA: true, false or "auto" (`resolve_jit_compile`).
     """
 
     def __init__(self, model, input_shape, batch_size, *, inner_solver, loss, kappa, success_margin, max_iterations,
@@ -65,9 +86,10 @@ class BatchSolver:
         self.promising_distance = tf.Variable(tf.zeros(shape[:1]), trainable=False)
         self.clean_margin = tf.Variable(tf.zeros(shape[:1]), trainable=False)
         self.num_calls = tf.Variable(0, dtype=tf.int64, trainable=False)
-        self.solve = tf.function(self._solve, jit_compile=jit_compile, reduce_retracing=True)
-        self.refine = tf.function(self._refine, jit_compile=jit_compile, reduce_retracing=True)
-        self.margins = tf.function(self._margins, jit_compile=jit_compile, reduce_retracing=True)
+        self.jit_compile = resolve_jit_compile(model, jit_compile)
+        self.solve = tf.function(self._solve, jit_compile=self.jit_compile, reduce_retracing=True)
+        self.refine = tf.function(self._refine, jit_compile=self.jit_compile, reduce_retracing=True)
+        self.margins = tf.function(self._margins, jit_compile=self.jit_compile, reduce_retracing=True)
 
     def empty_memory(self):
         """A curvature memory with no pairs, for the first solve of a batch."""

@@ -17,9 +17,12 @@ The supremum is certified rather than sampled. With centred kernel indices every
 trigonometric sum of frequencies at most `sigma_i = (k_i - 1) / 2` along axis `i`. Let `S = ||B(xi*)||`
 be the supremum and `u, v` unit vectors with `Re u^H B(xi*) v = S`; `g = Re u^H B v` is bounded by `S`
 and maximal at `xi*`, so its gradient vanishes there, and Bernstein's inequality (twice, along the line
-from `xi*`) gives `g(xi* + t) >= S (1 - (sigma_1 |t_1| + sigma_2 |t_2|)^2 / 2)`. Hence for the cell of
-half-widths `r` that contains `xi*`, `S <= ||B(centre)|| / (1 - (sigma . r)^2 / 2)`. Cells are refined
-(3 x 3) until no cell can hide a value more than `tolerance` above the best frequency evaluated.
+from `xi*`) gives `g(xi* + t) >= S (1 - (sigma_1 |t_1| + sigma_2 |t_2|)^2 / 2)`. Only that weighted L1
+distance matters, so the cells are its balls: rhombi `|t_1| / h_1 + |t_2| / h_2 <= 1` around a centre,
+on which it is at most `rho = max(sigma_1 h_1, sigma_2 h_2)`. They tile the plane (centres `(i h_1, j h_2)`
+with `i + j` even) and hold twice the area of squares with the same `rho`. For the cell that contains `xi*`,
+`S <= ||B(centre)|| / (1 - rho^2 / 2)`. Cells are split into four half-size rhombi until no cell can hide a
+value more than `tolerance` above the best frequency evaluated.
 """
 
 import dataclasses
@@ -145,41 +148,44 @@ def conv_bound(kernel, strides=(1, 1), tolerance=1e-2, initial_grid=16):
     sigma_b = (np.array(kernel.shape[:2]) - 1) / 2
     sigma_h = np.abs(lags).max(axis=0).astype(np.float64)
     period = 2 * np.pi / strides
-    num_cells = max(initial_grid, int(np.ceil((sigma_b * period).sum() / (2 * _MAX_INITIAL_SIGMA_R))))
-    half_width = period / (2 * num_cells)
-    index = np.stack(np.meshgrid(np.arange(num_cells), np.arange(num_cells), indexing="ij"), -1).reshape(-1, 2)
-    # A real kernel gives ||B(-xi)|| = ||B(xi)||: keep one cell of each mirror pair.
-    mirror = (-index) % num_cells
+    # 2 N_i lattice steps of h_i = period_i / (2 N_i) along axis i, with sigma_b_i h_i <= _MAX_INITIAL_SIGMA_R.
+    half_steps = np.maximum(-(-initial_grid // 2), np.ceil(sigma_b * period / _MAX_INITIAL_SIGMA_R)).astype(int)
+    half_diagonals = period / (2 * half_steps)
+    grid = np.stack(np.meshgrid(np.arange(2 * half_steps[0]), np.arange(2 * half_steps[1]), indexing="ij"), -1)
+    index = grid.reshape(-1, 2)
+    index = index[index.sum(axis=1) % 2 == 0]
+    # A real kernel gives ||B(-xi)|| = ||B(xi)||, and the lattice is symmetric: keep one cell of each mirror pair.
+    mirror = (-index) % (2 * half_steps)
     keep = (index[:, 0] < mirror[:, 0]) | ((index[:, 0] == mirror[:, 0]) & (index[:, 1] <= mirror[:, 1]))
-    centres = index[keep] * (2 * half_width)
+    centres = index[keep] * half_diagonals
     values = _norms_from_gram(lags, coefficients, centres)
     num_frequencies = len(centres)
     lower, settled_upper = float(values.max()), 0.0
     while True:
-        upper_per_cell = values * _cell_factor(sigma_b, sigma_h, half_width)
+        upper_per_cell = values * _cell_factor(sigma_b, sigma_h, half_diagonals)
         open_cells = upper_per_cell > lower * (1 + tolerance)
         settled_upper = max(settled_upper, float(upper_per_cell[~open_cells].max(initial=0.0)))
         if not open_cells.any():
             return ConvBound(upper=max(settled_upper, lower), lower=lower, num_frequencies=num_frequencies)
-        half_width = half_width / 2
-        centres = (centres[open_cells][:, None, :] + _CHILD_OFFSETS[None] * half_width).reshape(-1, 2)
+        half_diagonals = half_diagonals / 2
+        centres = (centres[open_cells][:, None, :] + _CHILD_OFFSETS[None] * half_diagonals).reshape(-1, 2)
         values = _norms_from_gram(lags, coefficients, centres)
         num_frequencies += len(centres)
         lower = max(lower, float(values.max()))
 
 
-# A cell splits into four, centred half a half-width away from its centre along each axis.
-_CHILD_OFFSETS = np.array([(-1, -1), (-1, 1), (1, -1), (1, 1)], dtype=np.float64)
+# A rhombus splits into four half-size rhombi, centred half a half-diagonal away from its centre along an axis.
+_CHILD_OFFSETS = np.array([(-1, 0), (1, 0), (0, -1), (0, 1)], dtype=np.float64)
 
 
-def _cell_factor(sigma_b, sigma_h, half_width):
-    """How far above its centre's norm the supremum can be, if it lies in a cell of these half-widths.
+def _cell_factor(sigma_b, sigma_h, half_diagonals):
+    """How far above its centre's norm the supremum can be, if it lies in a rhombus of these half-diagonals.
 
-    `g = Re u^H B v` (type `sigma_b . r` along the offset) gives `S (1 - (sigma_b . r)^2 / 2) <= ||B(c)||`;
-    `h = u^H H u` (type `sigma_h . r`) gives `S^2 (1 - (sigma_h . r)^2 / 2) <= ||B(c)||^2`. The better one
-    wins; `sigma_h = 0` (stride not smaller than the kernel) makes the norm constant and the factor 1.
+    `g = Re u^H B v` (type `rho_b = max_i sigma_b_i h_i` over the cell) gives `S (1 - rho_b^2 / 2) <= ||B(c)||`;
+    `h = u^H H u` (type `rho_h`, likewise) gives `S^2 (1 - rho_h^2 / 2) <= ||B(c)||^2`. The better one wins;
+    `sigma_h = 0` (stride not smaller than the kernel) makes the norm constant and the factor 1.
     """
-    from_b = 1 - float(sigma_b @ half_width) ** 2 / 2
-    from_h = 1 - float(sigma_h @ half_width) ** 2 / 2
+    from_b = 1 - float(np.max(sigma_b * half_diagonals)) ** 2 / 2
+    from_h = 1 - float(np.max(sigma_h * half_diagonals)) ** 2 / 2
     factors = [1 / from_b if from_b > 0 else np.inf, 1 / np.sqrt(from_h) if from_h > 0 else np.inf]
     return min(factors)

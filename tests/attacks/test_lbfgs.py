@@ -6,6 +6,7 @@ import pytest
 
 from robustbench_keras.attacks import LBFGSAttack, run_attack
 from robustbench_keras.attacks.qp_oracle import affine_parameters, exact_minimal_distortion
+from robustbench_keras.attacks.solver import resolve_jit_compile
 from robustbench_keras.errors import SuiteError
 
 FAST = dict(batch_size=16, jit_compile=False)
@@ -116,11 +117,27 @@ def test_tfp_inner_solver_reaches_the_same_optimum(check_attack_contract, fc10, 
     ("num_c_steps", "ten", "num_c_steps: expected an integer >= 1, got 'ten'"),
     ("initial_c", -1.0, "initial_c: expected a finite number > 0, got -1.0"),
     ("loss", "hinge", "loss: expected one of margin, cross_entropy, got 'hinge'"),
-    ("jit_compile", "yes", "jit_compile: expected true or false, got 'yes'"),
+    ("jit_compile", "yes", "jit_compile: expected true, false or auto, got 'yes'"),
 ])
 def test_bad_settings_raise_suite_error_naming_the_field(name, value, message):
     with pytest.raises(SuiteError, match=f"^{message}$"):
         LBFGSAttack(**{name: value})
+
+
+def test_auto_jit_compile_skips_xla_for_convolutions_only():
+    dense = keras.Sequential([keras.Input((28, 28)), keras.layers.Flatten(), keras.layers.Dense(10)])
+    conv = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Conv2D(2, 3), keras.layers.Flatten(),
+                             keras.layers.Dense(10)])
+    pooled = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.MaxPooling2D(2), keras.layers.Flatten(),
+                               keras.layers.Dense(10)])
+    inputs = keras.Input((28, 28, 1))
+    nested = keras.Model(inputs, keras.layers.Dense(10)(conv(inputs)))
+    resolved = {name: resolve_jit_compile(model, "auto")
+                for name, model in (("dense", dense), ("conv", conv), ("pooled", pooled), ("nested", nested))}
+    assert resolved == {"dense": True, "conv": False, "pooled": False, "nested": False}
+    assert resolve_jit_compile(conv, True) is True and resolve_jit_compile(dense, False) is False
+    assert LBFGSAttack(jit_compile=True, batch_size=4).solver(conv, (28, 28, 1)).jit_compile is True
+    assert LBFGSAttack(batch_size=4).solver(conv, (28, 28, 1)).jit_compile is False
 
 
 def test_settings_write_out_the_objective():

@@ -70,14 +70,15 @@ def evaluation_times(model, x, targets, batch_size, attack):
     """Seconds per example of one fully batched value-and-gradient and of one forward pass."""
     flat = tf.constant(x[:batch_size].reshape(batch_size, -1))
     target = tf.constant(targets[:batch_size].astype(np.int32))
+    jit_compile = attack.solver(model, x.shape[1:]).jit_compile  # "auto" resolved for this model
     value_and_gradients = make_value_and_gradients(
         model, flat, target, tf.ones(batch_size), attack.loss, attack.kappa, x.shape[1:])
 
-    @tf.function(jit_compile=attack.jit_compile)
+    @tf.function(jit_compile=jit_compile)
     def gradient_loop(r):
         return tf.while_loop(lambda i, r: i < 100, lambda i, r: (i + 1, r - 1e-3 * value_and_gradients(r)[1]), (0, r))[1]
 
-    @tf.function(jit_compile=attack.jit_compile)
+    @tf.function(jit_compile=jit_compile)
     def forward_loop(r):
         def body(i, r):
             logits = model(tf.reshape(tf.clip_by_value(flat + r, 0.0, 1.0), (-1,) + x.shape[1:]), training=False)
