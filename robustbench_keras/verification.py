@@ -100,7 +100,7 @@ def _check_distortions(entry, model, suite, dataset, num_examples):
         records = AttackRecords.load(summary["records"]["path"])
         x, y = dataset.split(split)
         indices = sample_indices(len(x), settings.num_examples, suite.seed)[:num_examples]
-        stored = records.select(np.arange(len(records)) < len(indices))
+        stored = records.select(np.arange(len(indices)))
         again = run_attack(
             LBFGSAttack(**suite.attack), model, x[indices], y[indices], policy="given",
             targets=stored.target, seed=suite.seed, progress=False,

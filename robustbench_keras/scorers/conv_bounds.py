@@ -31,7 +31,7 @@ import numpy as np
 
 # Memory per batch of frequencies for the Gram matrices H(xi), (batch, n, n) complex128.
 _BATCH_BYTES = 64 * 2**20
-# Coarsest cells allowed: sigma . r at most this, so the first bounds are finite and useful.
+# Coarsest cells allowed: rho = max_i sigma_i h_i at most this, so the first bounds are finite and useful.
 _MAX_INITIAL_SIGMA_R = 0.5
 
 
@@ -136,7 +136,7 @@ def conv_bound(kernel, strides=(1, 1), tolerance=1e-2, initial_grid=16):
         kernel: real array (kh, kw, C, D), Keras Conv2D layout (dilations already expanded).
         strides: (s1, s2) positive ints.
         tolerance: refine until `upper <= lower * (1 + tolerance)`.
-        initial_grid: least number of cells per axis of the first grid (more if the kernel needs it).
+        initial_grid: least number of lattice steps per axis of the first grid (more if the kernel needs it).
 
     Returns:
         ConvBound: `upper` bounds the layer's norm for any input size and zero or circular padding.
@@ -149,7 +149,7 @@ def conv_bound(kernel, strides=(1, 1), tolerance=1e-2, initial_grid=16):
     sigma_h = np.abs(lags).max(axis=0).astype(np.float64)
     period = 2 * np.pi / strides
     # 2 N_i lattice steps of h_i = period_i / (2 N_i) along axis i, with sigma_b_i h_i <= _MAX_INITIAL_SIGMA_R.
-    half_steps = np.maximum(-(-initial_grid // 2), np.ceil(sigma_b * period / _MAX_INITIAL_SIGMA_R)).astype(int)
+    half_steps = np.maximum(-(-initial_grid // 2), np.ceil(sigma_b * period / (2 * _MAX_INITIAL_SIGMA_R))).astype(int)
     half_diagonals = period / (2 * half_steps)
     grid = np.stack(np.meshgrid(np.arange(2 * half_steps[0]), np.arange(2 * half_steps[1]), indexing="ij"), -1)
     index = grid.reshape(-1, 2)
