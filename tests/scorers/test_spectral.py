@@ -87,6 +87,38 @@ def test_conv_bound_is_within_tolerance_of_the_fft_supremum(seed):
     assert sampled <= bound.upper <= sampled * (1 + TOLERANCE) * (1 + 3e-4)
 
 
+@pytest.mark.parametrize(("kernel_shape", "strides"), [((3, 5, 2, 3), (2, 1)), ((5, 2, 3, 2), (1, 2))])
+def test_rhombic_cells_bound_the_supremum_of_a_fine_grid_for_unequal_axes(kernel_shape, strides):
+    # Rhombic cells with different half-diagonals per axis; the dense grid is an independent sample.
+    kernel = np.random.default_rng(12).standard_normal(kernel_shape)
+    bound = conv_bounds.conv_bound(kernel, strides)
+    axes = [np.arange(256) * 2 * np.pi / (256 * s) for s in strides]
+    grid = np.stack(np.meshgrid(*axes, indexing="ij"), -1).reshape(-1, 2)
+    sampled = conv_bounds.frequency_norms(kernel, strides, grid).max()
+    # Grid spacing pi / 128 / s: a point is within sigma . r <= 3 * pi / 256 of the grid, a 1e-3 miss at most.
+    assert sampled <= bound.upper <= sampled * (1 + TOLERANCE) * (1 + 1e-3)
+
+
+@pytest.mark.parametrize(("kernel_shape", "strides"), [((3, 3, 4, 3), (1, 1)), ((5, 5, 2, 3), (2, 2))])
+def test_cholesky_screen_proves_exactly_the_limits_above_the_svd_norm(kernel_shape, strides):
+    kernel = np.random.default_rng(13).standard_normal(kernel_shape)
+    frequencies = np.random.default_rng(14).uniform(0, 2 * np.pi, (20, 2))
+    lags, coefficients = conv_bounds.gram_coefficients(kernel, strides)
+    # Independent reference: the SVD of B(xi), the aliased kernel spectra side by side.
+    s1, s2 = strides
+    taps = np.stack(np.meshgrid(*(np.arange(k) - (k - 1) / 2 for k in kernel_shape[:2]), indexing="ij"), -1)
+    aliases = np.stack(np.meshgrid(*(2 * np.pi * np.arange(s) / s for s in strides), indexing="ij"), -1).reshape(-1, 2)
+    exact = []
+    for xi in frequencies:
+        spectra = [np.einsum("ab,abcd->dc", np.exp(-1j * taps @ (xi + alias)), kernel) for alias in aliases]
+        exact.append(np.linalg.norm(np.concatenate(spectra, axis=1), 2) / math.sqrt(s1 * s2))
+    exact = np.array(exact)
+    assert conv_bounds._norms_at_most(lags, coefficients, frequencies, exact.max() * (1 + 1e-9)).all()
+    for xi, norm in zip(frequencies, exact):
+        assert conv_bounds._norms_at_most(lags, coefficients, xi[None], norm * (1 + 1e-9))[0]
+        assert not conv_bounds._norms_at_most(lags, coefficients, xi[None], norm * (1 - 1e-9))[0]
+
+
 def test_stride_equal_to_kernel_gives_a_constant_norm_bounded_exactly():
     kernel = np.random.default_rng(3).standard_normal((4, 4, 3, 2))
     bound = conv_bounds.conv_bound(kernel, (4, 4))
