@@ -14,6 +14,7 @@ import keras
 
 from robustbench_keras.attacks import LBFGSAttack
 from robustbench_keras.errors import ModelError
+from robustbench_keras.leaderboard.tables import transfer_table
 from robustbench_keras.progress import Progress
 from robustbench_keras.scorers import min_distortion, spectral, transfer, unit_semantics
 
@@ -40,13 +41,8 @@ class ScoringResults:
 
 
 def paper_table(entry):
-    """The paper table a model belongs to: "table3" if trained on a half (P1/P2), else "table1"."""
-    return "table3" if entry["train_split"] in ("p1", "p2") else "table1"
-
-
-def transfer_table(entry):
-    """The transfer table a model's row belongs to: "table4" for Table 3 models, else "table2"."""
-    return "table4" if paper_table(entry) == "table3" else "table2"
+    """The paper table listing a model's distortion: "table3" for the Table 4 group, else "table1"."""
+    return "table3" if transfer_table(entry) == "table4" else "table1"
 
 
 def score_models(suite, dataset, models, entries, output, progress=True, only=None):

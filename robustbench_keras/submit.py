@@ -10,8 +10,10 @@ import re
 import shutil
 from pathlib import Path
 
+from robustbench_keras import zoo
 from robustbench_keras.data import load_dataset
 from robustbench_keras.errors import LeaderboardError, ModelError
+from robustbench_keras.evaluation import clean_errors
 from robustbench_keras.leaderboard import reports
 from robustbench_keras.leaderboard.store import load_leaderboard, update_leaderboard
 from robustbench_keras.provenance import file_sha256, utc_now
@@ -50,7 +52,7 @@ def submit_model(model_path, suite, *, name, authors=(), link=None, description=
         ModelError, LeaderboardError, DataError: with one line; the leaderboard is then untouched.
     """
     leaderboard = Path(suite.output) / "leaderboard.json"
-    _check_name(name, suite)
+    _check_name(name)
     if not leaderboard.is_file():
         raise LeaderboardError(f"{leaderboard}: no leaderboard yet; run `python -m robustbench_keras run {suite.path}` first")
     model_sha256 = file_sha256(model_path) if Path(model_path).is_file() else None
@@ -85,9 +87,7 @@ def submit_model(model_path, suite, *, name, authors=(), link=None, description=
     return entries[name]
 
 
-def _check_name(name, suite):
-    from robustbench_keras import zoo
-
+def _check_name(name):
     if not name or not NAME_PATTERN.match(name):
         raise ModelError(f"--name: expected letters, digits, '.', '_' or '-' (at most 100), got '{name}'")
     if name in zoo.names():
@@ -108,8 +108,6 @@ def _check_not_present(document, name, model_sha256, update, leaderboard):
 
 
 def _submission_entry(name, validated, model_sha256, suite, dataset, authors, link, description):
-    from robustbench_keras.evaluation import clean_errors
-
     return {
         "id": name,
         "paper_name": None,

@@ -2,7 +2,6 @@
 
 import numpy as np
 
-from robustbench_keras.attacks.records import AttackRecords
 from robustbench_keras.attacks.targets import candidate_targets
 
 

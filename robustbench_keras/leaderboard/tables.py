@@ -83,38 +83,52 @@ def _display_names(document, baselines):
     return names
 
 
-def _group(entry, baselines):
+def transfer_table(entry):
+    """The transfer table of an entry: its row's own, else "table4" for models trained on P1/P2, else "table2".
+
+    The one rule for grouping models like the paper: the scorers and the rendered tables both use it.
+    """
     table = _get(entry, "transfer", "table")
     if table:
         return table
-    return "table4" if entry["id"] in {row["model"] for row in baselines["table3"]["rows"]} else "table2"
+    return "table4" if entry["train_split"] in ("p1", "p2") else "table2"
 
 
-def _row_ids(document, baselines, paper_rows, group):
+def _row_ids(document, paper_rows, group):
     """Paper models in paper order, then this group's other entries in document order."""
     ids = [row["model"] for row in paper_rows]
-    return ids + [e["id"] for e in document["entries"] if e["id"] not in ids and _group(e, baselines) == group]
+    return ids + [e["id"] for e in document["entries"] if e["id"] not in ids and transfer_table(e) == group]
 
 
-def _table1(document, baselines, entries, names):
-    paper = {row["model"]: row for row in baselines["table1"]["rows"]}
+def _distortion_table(document, baselines, entries, names, key, split, error_columns, title, note, header):
+    """Table 1 or Table 3: clean errors per split, then mean minimal distortion and success rate.
+
+    `error_columns` pairs each paper field (e.g. "train_error") with the split of our clean error.
+    """
+    paper_rows = baselines[key]["rows"]
+    paper = {row["model"]: row for row in paper_rows}
     rows = []
-    for model in _row_ids(document, baselines, baselines["table1"]["rows"], "table2"):
+    for model in _row_ids(document, paper_rows, "table4" if key == "table3" else "table2"):
         entry, reference = entries.get(model, {}), paper.get(model, {})
-        summary = _get(entry, "min_distortion", "train")
+        summary = _get(entry, "min_distortion", split)
         rows.append((
             names.get(model, model),
-            Comparison(reference.get("train_error"), _get(entry, "clean_errors", "train"), "percent"),
-            Comparison(reference.get("test_error"), _get(entry, "clean_errors", "test"), "percent"),
+            *(Comparison(reference.get(field), _get(entry, "clean_errors", ours), "percent")
+              for field, ours in error_columns),
             Comparison(reference.get("distortion_mean"), _get(summary, "mean"), "distortion"),
             Comparison(None, _get(summary, "success_rate"), "percent"),
         ))
-    return Table(
-        "table1", "Table 1: clean errors and minimal distortion (training-set sample)",
+    return Table(key, title, note, header, tuple(rows))
+
+
+def _table1(document, baselines, entries, names):
+    return _distortion_table(
+        document, baselines, entries, names, "table1", "train",
+        (("train_error", "train"), ("test_error", "test")),
+        "Table 1: clean errors and minimal distortion (training-set sample)",
         "Av. min. distortion: mean per-pixel RMS distortion of the successful adversarials over a sample of "
         "the training set; the paper reports no success rate.",
         ("Model", "Train error (%)", "Test error (%)", "Av. min. distortion", "Success rate (%)"),
-        tuple(rows),
     )
 
 
@@ -139,10 +153,10 @@ def _transfer(document, baselines, entries, names, key, magnified=False):
     """Table 2 (key "table2") or Table 4 (key "table4", optionally its magnified block)."""
     paper_table = baselines[key]["magnified"] if magnified else baselines[key]
     columns = list(baselines[key]["columns"])
-    columns += [e["id"] for e in document["entries"] if e["id"] not in columns and _group(e, baselines) == key]
+    columns += [e["id"] for e in document["entries"] if e["id"] not in columns and transfer_table(e) == key]
     paper = {row["model"]: row for row in paper_table["rows"]}
     rows = []
-    for model in _row_ids(document, baselines, paper_table["rows"], key):
+    for model in _row_ids(document, paper_table["rows"], key):
         transfer = _get(entries.get(model), "transfer")
         ours = _get(transfer, "magnified") if magnified else transfer
         if _get(transfer, "table") != key:
@@ -179,25 +193,13 @@ def _transfer(document, baselines, entries, names, key, magnified=False):
 
 
 def _table3(document, baselines, entries, names):
-    paper = {row["model"]: row for row in baselines["table3"]["rows"]}
-    rows = []
-    for model in _row_ids(document, baselines, baselines["table3"]["rows"], "table4"):
-        entry, reference = entries.get(model, {}), paper.get(model, {})
-        summary = _get(entry, "min_distortion", "test")
-        rows.append((
-            names.get(model, model),
-            Comparison(reference.get("p1_error"), _get(entry, "clean_errors", "p1"), "percent"),
-            Comparison(reference.get("p2_error"), _get(entry, "clean_errors", "p2"), "percent"),
-            Comparison(reference.get("test_error"), _get(entry, "clean_errors", "test"), "percent"),
-            Comparison(reference.get("distortion_mean"), _get(summary, "mean"), "distortion"),
-            Comparison(None, _get(summary, "success_rate"), "percent"),
-        ))
-    return Table(
-        "table3", "Table 3: models trained on disjoint halves P1 / P2 of the training set",
+    return _distortion_table(
+        document, baselines, entries, names, "table3", "test",
+        (("p1_error", "p1"), ("p2_error", "p2"), ("test_error", "test")),
+        "Table 3: models trained on disjoint halves P1 / P2 of the training set",
         "Min. av. distortion: mean per-pixel RMS distortion over a sample of the test set.",
         ("Model", "Error on P1 (%)", "Error on P2 (%)", "Error on test (%)", "Min. av. distortion",
          "Success rate (%)"),
-        tuple(rows),
     )
 
 

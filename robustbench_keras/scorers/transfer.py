@@ -56,6 +56,11 @@ def per_pixel_rms(perturbations):
     return np.sqrt(np.mean(flat**2, axis=1))
 
 
+def mean_rms(perturbations):
+    """Mean per-pixel RMS of a batch of perturbations; NaN for an empty batch."""
+    return float(per_pixel_rms(perturbations).mean()) if len(perturbations) else float("nan")
+
+
 def adversarial_row(records, x, y, models):
     """A transfer row: the successful adversarials of one model fed to every model.
 
@@ -69,11 +74,10 @@ def adversarial_row(records, x, y, models):
     """
     success = np.asarray(records.success, dtype=bool)
     x_adv = records.x_adv[success]
-    distortion = per_pixel_rms(x_adv - x[success])
     return {
         "errors_on": error_rates(models, x_adv, y[success]),
         "num_examples": int(success.sum()),
-        "distortion_rms_mean": float(distortion.mean()) if len(distortion) else float("nan"),
+        "distortion_rms_mean": mean_rms(x_adv - x[success]),
     }
 
 
@@ -91,11 +95,10 @@ def magnified_row(records, x, y, models, mode, size):
     """A row of Table 4's magnified block: the successful perturbations rescaled, fed to every model."""
     success = np.asarray(records.success, dtype=bool)
     x_magnified = magnify(x[success], records.x_adv[success], mode=mode, size=size)
-    distortion = per_pixel_rms(x_magnified - x[success])
     return {
         "mode": mode,
         "errors_on": error_rates(models, x_magnified, y[success]),
-        "distortion_rms_mean": float(distortion.mean()) if len(distortion) else float("nan"),
+        "distortion_rms_mean": mean_rms(x_magnified - x[success]),
     }
 
 
@@ -112,5 +115,5 @@ def noise_row(x, y, models, stddev, seed):
         "label": f"Gaussian noise, stddev {stddev:g}",
         "stddev": float(stddev),
         "errors_on": error_rates(models, x_noisy, y),
-        "distortion_rms": float(per_pixel_rms(x_noisy - x).mean()),
+        "distortion_rms": mean_rms(x_noisy - x),
     }

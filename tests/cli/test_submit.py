@@ -100,10 +100,6 @@ def write_pickle(path, mnist):
 
 
 def write_lambda_model(path, mnist):
-    def touch(x):
-        open(os.environ[MARKER], "w").close()
-        return x
-
     layer = keras.layers.Lambda(lambda x: (__import__("builtins").open(
         __import__("os").environ["ROBUSTBENCH_KERAS_SUBMIT_MARKER"], "w").close(), x)[1])
     return save_small_model(path, mnist, epochs=0, layers=(layer,))
