@@ -70,7 +70,8 @@ def load_dataset(name="mnist", data_dir=None, download_dir=None, progress=True):
 
     Args:
         name: one of `DATASET_NAMES`.
-        data_dir: a folder with the four official `*-idx?-ubyte.gz` files; None downloads them.
+        data_dir: a folder with the four official `*-idx?-ubyte.gz` files, or a parent folder with one
+            sub-folder per dataset (`mnist/`, `fashion_mnist/` or `fashion-mnist/`); None downloads them.
         download_dir: the download cache when `data_dir` is None; None: tensorflow-datasets' default.
         progress: print a progress line to stderr.
 
@@ -78,8 +79,8 @@ def load_dataset(name="mnist", data_dir=None, download_dir=None, progress=True):
         The `Dataset`.
 
     Raises:
-        DataError: unknown name, missing or corrupt files, a download that does not match the official
-            files, or no network and nothing cached.
+        DataError: unknown name, missing or corrupt files, a local folder holding another dataset's files,
+            a download that does not match the official files, or no network and nothing cached.
     """
     if name not in sources.OFFICIAL:
         raise DataError(f"dataset {name!r}: unknown; expected one of {', '.join(DATASET_NAMES)}")

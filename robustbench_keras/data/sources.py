@@ -1,5 +1,9 @@
 """Where the four IDX `.gz` files come from: a local folder, or tensorflow-datasets' download manager.
 
+A local folder is the dataset's own folder or a parent with one sub-folder per dataset (`mnist/`,
+`fashion_mnist/`); files that are recognisably another dataset's are refused, so that one data-folder
+setting cannot make a Fashion-MNIST suite read MNIST.
+
 Both sources only locate files; `robustbench_keras.data` decodes them with the same code, so the
 same files give the same arrays whichever source found them. tensorflow-datasets' own `mnist`
 builder is not used because it reorders the examples, and the paper's P1/P2 splits need the IDX order.
@@ -16,11 +20,15 @@ import threading
 import urllib.parse
 from pathlib import Path
 
+from robustbench_keras.data import idx
+from robustbench_keras.data.fingerprint import sha256_hex
 from robustbench_keras.errors import DataError
 
 ROLES = ("train_images", "train_labels", "test_images", "test_labels")
 DATA_DIR_OPTION = "--data-dir (or the environment variable ROBUSTBENCH_KERAS_DATA_DIR)"
 PROBE_TIMEOUT_S = 3.0
+# Sub-folders of a parent data folder that hold a dataset, first the name errors suggest.
+FOLDER_NAMES = {"mnist": ("mnist",), "fashion_mnist": ("fashion_mnist", "fashion-mnist")}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -115,31 +123,72 @@ OFFICIAL = {
 
 
 def local_files(name, data_dir):
-    """Finds a dataset's four `.gz` files in a local folder.
+    """Finds a dataset's four `.gz` files in a local folder, and refuses another dataset's files.
+
+    `data_dir` is either the folder of the four files or a parent folder with one sub-folder per
+    dataset, named as in `FOLDER_NAMES` (`mnist/`, `fashion_mnist/` or `fashion-mnist/`); a sub-folder
+    named for the dataset is used when there is one. MNIST and Fashion-MNIST use the same file names,
+    so the test-label file, official in the local copies of both, tells them apart.
 
     Args:
         name: a key of `OFFICIAL`.
-        data_dir: the folder holding the four files under their official names.
+        data_dir: the dataset's folder, or a parent folder with a sub-folder named for the dataset.
 
     Returns:
         dict role -> Path.
 
     Raises:
-        DataError: the folder or one of the files is missing.
+        DataError: the folder or one of the files is missing, two sub-folders name the dataset, or
+            the files are recognisably another dataset's.
     """
     folder = Path(data_dir).expanduser()
     if not folder.is_dir():
         raise DataError(
             f"{folder}: data folder not found; point {DATA_DIR_OPTION} at the folder with the IDX .gz files"
         )
+    folder = _dataset_folder(name, folder)
     paths = {role: folder / official.filename for role, official in OFFICIAL[name].files.items()}
     for path in paths.values():
         if not path.is_file():
             raise DataError(
                 f"{path}: missing; the {name} folder needs "
                 f"{', '.join(official.filename for official in OFFICIAL[name].files.values())}"
+                f" (or give a parent folder with a {FOLDER_NAMES[name][0]}/ sub-folder)"
             )
+    _refuse_other_dataset(name, folder, paths["test_labels"])
     return paths
+
+
+def _dataset_folder(name, folder):
+    """`folder`'s sub-folder named for the dataset if it has one, else `folder` itself."""
+    found = [folder / sub for sub in FOLDER_NAMES[name] if (folder / sub).is_dir()]
+    if len(found) > 1:
+        raise DataError(
+            f"{folder}: both {' and '.join(path.name + '/' for path in found)} could hold {name}; keep one of them"
+        )
+    return found[0] if found else folder
+
+
+def recognise(test_labels_path):
+    """The dataset whose official test-label file this is (by the `.gz` or the IDX bytes' sha256), or None."""
+    compressed = test_labels_path.read_bytes()
+    gz_sha256 = sha256_hex(compressed)
+    content_sha256 = sha256_hex(idx.gunzip(compressed, str(test_labels_path)))
+    for name, official in OFFICIAL.items():
+        file = official.files["test_labels"]
+        if gz_sha256 == file.sha256 or content_sha256 == file.content_sha256:
+            return name
+    return None
+
+
+def _refuse_other_dataset(name, folder, test_labels_path):
+    found = recognise(test_labels_path)
+    if found is not None and found != name:
+        raise DataError(
+            f"{folder}: holds {found} files, not {name} ({test_labels_path.name} is {found}'s official "
+            f"test-label file); point {DATA_DIR_OPTION} at the {name} folder, or at a parent folder with "
+            f"one sub-folder per dataset ({', '.join(sub + '/' for subs in FOLDER_NAMES.values() for sub in subs)})"
+        )
 
 
 def default_download_dir():

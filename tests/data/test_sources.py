@@ -1,5 +1,7 @@
-"""The two sources: the official-file table, tensorflow-datasets' download manager, and the offline failure."""
+"""The two sources: the official-file table, tensorflow-datasets' download manager, the offline failure, and
+local folders (a dataset's folder or a parent with one sub-folder per dataset; another dataset's files refused)."""
 
+import gzip
 import shutil
 import socket
 from pathlib import Path
@@ -103,3 +105,80 @@ def test_local_files_are_found_under_their_official_names(tiny_dir):
     assert {role: path.name for role, path in paths.items()} == {
         role: file.filename for role, file in sources.OFFICIAL["mnist"].files.items()
     }
+
+
+def _parent_with(tmp_path, sub_folders):
+    """A parent data folder whose sub-folders are symbolic links: {name: target folder}."""
+    parent = tmp_path / "data"
+    parent.mkdir()
+    for sub, target in sub_folders.items():
+        (parent / sub).symlink_to(target, target_is_directory=True)
+    return parent
+
+
+def test_a_parent_folder_serves_each_dataset_from_its_sub_folder(tmp_path, mnist_dir, mnist):
+    parent = _parent_with(tmp_path, {"mnist": mnist_dir, "fashion-mnist": FASHION_DIR})
+    assert {path.parent.name for path in sources.local_files("mnist", parent).values()} == {"mnist"}
+    assert {path.parent.name for path in sources.local_files("fashion_mnist", parent).values()} == {"fashion-mnist"}
+    from_parent = load_dataset("mnist", data_dir=parent, progress=False)
+    assert from_parent.fingerprint["id"] == mnist.fingerprint["id"]
+    fashion = load_dataset("fashion_mnist", data_dir=parent, progress=False)
+    assert fashion.fingerprint["dataset"] == "fashion_mnist"
+    direct = load_dataset("fashion_mnist", data_dir=FASHION_DIR, progress=False)
+    assert fashion.fingerprint["id"] == direct.fingerprint["id"]
+    assert all(record["official"] for record in fashion.fingerprint["files"].values())
+
+
+def test_the_underscore_sub_folder_name_works_too(tmp_path, tiny_dir):
+    parent = _parent_with(tmp_path, {"fashion_mnist": tiny_dir})
+    ds = load_dataset("fashion_mnist", data_dir=parent, progress=False)
+    assert ds.name == "fashion_mnist" and ds.y_train.tolist() == [7, 0, 9]
+
+
+def test_two_sub_folders_for_one_dataset_are_refused(tmp_path, tiny_dir):
+    parent = _parent_with(tmp_path, {"fashion_mnist": tiny_dir, "fashion-mnist": tiny_dir})
+    expected = r"data: both fashion_mnist/ and fashion-mnist/ could hold fashion_mnist; keep one of them$"
+    with pytest.raises(DataError, match=expected):
+        load_dataset("fashion_mnist", data_dir=parent, progress=False)
+
+
+def test_a_parent_folder_without_the_dataset_names_the_sub_folder(tmp_path, mnist_dir):
+    parent = _parent_with(tmp_path, {"mnist": mnist_dir})
+    expected = r"data/train-images-idx3-ubyte\.gz: missing; .*a parent folder with a fashion_mnist/ sub-folder\)"
+    with pytest.raises(DataError, match=expected):
+        load_dataset("fashion_mnist", data_dir=parent, progress=False)
+
+
+@pytest.mark.parametrize(
+    "folder, found, asked", [("mnist", "mnist", "fashion_mnist"), ("fashion", "fashion_mnist", "mnist")]
+)
+def test_another_datasets_folder_is_refused_in_one_line(folder, found, asked, mnist_dir):
+    data_dir = mnist_dir if folder == "mnist" else FASHION_DIR
+    with pytest.raises(DataError) as error:
+        load_dataset(asked, data_dir=data_dir, progress=False)
+    message = str(error.value)
+    assert message.startswith(
+        f"{data_dir}: holds {found} files, not {asked} "
+        f"(t10k-labels-idx1-ubyte.gz is {found}'s official test-label file); "
+        f"point --data-dir (or the environment variable ROBUSTBENCH_KERAS_DATA_DIR) at the {asked} folder, "
+        "or at a parent folder with one sub-folder per dataset (mnist/, fashion_mnist/, fashion-mnist/)"
+    )
+    assert "\n" not in message
+
+
+def test_recompressed_test_labels_are_still_recognised(tiny_dir, mnist_dir):
+    """Debian re-compressed Fashion-MNIST: the IDX bytes, not the .gz, identify the dataset."""
+    official = (Path(mnist_dir) / "t10k-labels-idx1-ubyte.gz").read_bytes()
+    recompressed = gzip.compress(gzip.decompress(official), compresslevel=1, mtime=0)
+    assert recompressed != official
+    (tiny_dir / "t10k-labels-idx1-ubyte.gz").write_bytes(recompressed)
+    assert sources.recognise(tiny_dir / "t10k-labels-idx1-ubyte.gz") == "mnist"
+    with pytest.raises(DataError, match=r"tiny: holds mnist files, not fashion_mnist"):
+        load_dataset("fashion_mnist", data_dir=tiny_dir, progress=False)
+    # Asked for MNIST, the same folder passes the check and fails later, on its own merits.
+    with pytest.raises(DataError, match=r"2 images but t10k-labels-idx1-ubyte\.gz has 10,000 labels"):
+        load_dataset("mnist", data_dir=tiny_dir, progress=False)
+
+
+def test_unknown_files_are_recognised_as_no_dataset(tiny_dir):
+    assert sources.recognise(tiny_dir / "t10k-labels-idx1-ubyte.gz") is None
