@@ -10,7 +10,7 @@ Reproduces and extends Szegedy et al. 2014, *Intriguing properties of neural net
 5. `leaderboard`: entries, schema, store, rendered tables and figures.
 """
 
-from robustbench_keras import quiet as _quiet  # noqa: F401  (must precede any TensorFlow import)
+from robustbench_keras import quiet as _quiet  # noqa: F401  (sets TensorFlow's log variables; imports no TF)
 
 __version__ = "0.1.0"
 __all__ = ["__version__"]

@@ -1,5 +1,6 @@
 """One progress helper for every long loop: a line on stderr, redrawn in place on a terminal."""
 
+import itertools
 import sys
 import time
 
@@ -12,10 +13,18 @@ class Progress:
         total: how many steps make the whole.
         unit: the name of one step, e.g. "epoch" or "example".
         enabled: False silences it (library callers and tests).
+        stream: where the lines go (default: stderr).
+        weights: optional relative cost of each step, in the order they are done (`total` positive
+            numbers, e.g. `zoo.training_cost` per model); the ETA is then elapsed / weight done x weight
+            left, instead of assuming equal steps.
     """
 
-    def __init__(self, desc, total, unit="step", enabled=True, stream=None):
+    def __init__(self, desc, total, unit="step", enabled=True, stream=None, weights=None):
         self.desc, self.total, self.unit, self.enabled = desc, int(total), unit, enabled
+        weights = None if weights is None else [float(weight) for weight in weights]
+        if weights is not None and (len(weights) != self.total or min(weights, default=1.0) <= 0):
+            raise ValueError(f"Progress({desc!r}): expected {self.total} positive weights, got {weights}")
+        self.cumulative = None if weights is None else [0.0, *itertools.accumulate(weights)]
         self.stream = stream or sys.stderr
         self.done = 0
         self.start = time.perf_counter()
@@ -52,8 +61,15 @@ class Progress:
         elapsed = now - self.start
         line = f"{self.desc}: {self.done}/{self.total} {self.unit}s, {elapsed:.1f}s"
         if 0 < self.done < self.total:
-            line += f", eta {elapsed / self.done * (self.total - self.done):.0f}s"
+            line += f", eta {self._eta(elapsed):.0f}s"
         if info:
             line += f" ({info})"
         self.stream.write(("\r" + line + "\033[K") if self._tty else line + "\n")
         self.stream.flush()
+
+    def _eta(self, elapsed):
+        """Seconds left: the time per unit of weight so far, times the weight left."""
+        if self.cumulative is None:
+            return elapsed / self.done * (self.total - self.done)
+        done = self.cumulative[self.done]
+        return elapsed / done * (self.cumulative[-1] - done)

@@ -7,7 +7,20 @@ beside it.
 
 import numpy as np
 
-DISTANCES = ("rms", "l2", "linf")
+
+def _flatten(values):
+    values = np.asarray(values, dtype=np.float64)
+    return values.reshape(len(values), int(np.prod(values.shape[1:])))
+
+
+def per_pixel_rms(perturbations):
+    """The per-pixel RMS `sqrt(sum(r^2) / m)` of each perturbation `r` of `perturbations` (n, ...).
+
+    Returns:
+        float64 (n,); m is the number of values of one perturbation.
+    """
+    flat = _flatten(perturbations)
+    return np.sqrt(np.sum(np.square(flat), axis=1) / max(flat.shape[1], 1))
 
 
 def distortions(x, x_adv):
@@ -19,10 +32,9 @@ def distortions(x, x_adv):
     Returns:
         dict {"rms", "l2", "linf"} of float64 arrays (n,).
     """
-    r = (np.asarray(x_adv, dtype=np.float64) - np.asarray(x, dtype=np.float64)).reshape(len(x), -1)
-    l2 = np.sqrt(np.sum(np.square(r), axis=1))
+    r = _flatten(np.asarray(x_adv, dtype=np.float64) - np.asarray(x, dtype=np.float64))
     return {
-        "rms": l2 / np.sqrt(max(r.shape[1], 1)),
-        "l2": l2,
+        "rms": per_pixel_rms(r),
+        "l2": np.sqrt(np.sum(np.square(r), axis=1)),
         "linf": np.max(np.abs(r), axis=1, initial=0.0),
     }

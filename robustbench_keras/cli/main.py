@@ -1,4 +1,8 @@
-"""`python -m robustbench_keras`: parse the command line, call the library, print one line per user mistake."""
+"""`python -m robustbench_keras`: parse the command line, call the library, print one line per user mistake.
+
+Parsing and `--help` load no TensorFlow. A command loads it, silenced, before its handler runs, unless
+it sets `uses_tensorflow=False` (`models`), so no library module ever imports TensorFlow unsilenced.
+"""
 
 import argparse
 import sys
@@ -9,6 +13,7 @@ from robustbench_keras.cli import models as models_command
 from robustbench_keras.cli import run as run_command
 from robustbench_keras.cli import submit as submit_command
 from robustbench_keras.errors import UserError
+from robustbench_keras.quiet import import_tensorflow
 
 COMMANDS = (run_command, models_command, submit_command, leaderboard_command)
 
@@ -31,6 +36,8 @@ def main(argv=None):
     """Runs one command; returns the process exit status."""
     args = build_parser().parse_args(argv)
     try:
+        if getattr(args, "uses_tensorflow", True):
+            import_tensorflow()
         return args.handler(args) or 0
     except UserError as error:
         print(f"robustbench_keras: error: {error}", file=sys.stderr)

@@ -1,11 +1,11 @@
-"""`models`: list the model zoo."""
+"""`models`: list the model zoo, from its specs alone (no TensorFlow)."""
 
 from robustbench_keras import zoo
 
 
 def register_subparser(subparsers):
     parser = subparsers.add_parser("models", help="list the model zoo", description="List the model zoo.")
-    parser.set_defaults(handler=handle)
+    parser.set_defaults(handler=handle, uses_tensorflow=False)
 
 
 def _percent(value):

@@ -1,12 +1,12 @@
 """The paper's own numbers for Tables 1-5 (Szegedy et al. 2014, arXiv 1312.6199), as data.
 
-`baselines/szegedy2014.json` holds them, error rates as fractions, with a source note. Model ids
-match the zoo's (`fc10_wd1e-4`, ..., `fc100_100_10_p2`); Table 5's layers are AlexNet's
+`leaderboard/szegedy2014.json`, shipped as package data, holds them: error rates as fractions, with a
+source note. It is their only copy (the zoo reads its paper errors from it). Model ids match the zoo's (`fc10_wd1e-4`, ..., `fc100_100_10_p2`); Table 5's layers are AlexNet's
 `conv1`..`conv5`, `fc1`..`fc3`.
 """
 
 import json
-import os
+from importlib import resources
 from pathlib import Path
 
 import jsonschema
@@ -14,7 +14,7 @@ import jsonschema
 from robustbench_keras.errors import LeaderboardError
 from robustbench_keras.leaderboard.store import format_json_path
 
-DEFAULT_PATH = Path(__file__).resolve().parents[2] / "baselines" / "szegedy2014.json"
+PACKAGED_NAME = "szegedy2014.json"
 
 _RATE = {"type": "number", "minimum": 0, "maximum": 1}
 _ERRORS_ON = {"type": "object", "additionalProperties": _RATE}
@@ -65,7 +65,7 @@ def load_baselines(path=None):
     """Reads the paper's values.
 
     Args:
-        path: a baselines JSON file; None reads the repository's `baselines/szegedy2014.json`.
+        path: a baselines JSON file; None reads the packaged `leaderboard/szegedy2014.json`.
 
     Returns:
         The baselines as a dict: `source`, `table1` ... `table5` (see the file).
@@ -73,15 +73,19 @@ def load_baselines(path=None):
     Raises:
         LeaderboardError: the file is missing, not JSON, or not shaped like a baselines file.
     """
-    path = os.fspath(path or DEFAULT_PATH)
+    packaged = resources.files("robustbench_keras.leaderboard").joinpath(PACKAGED_NAME)
+    source = packaged if path is None else Path(path)
     try:
-        with open(path, encoding="utf-8") as stream:
-            baselines = json.load(stream)
+        baselines = json.loads(source.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise LeaderboardError(f"{path}: baselines file not found (expected baselines/szegedy2014.json)") from None
+        raise LeaderboardError(
+            f"{source}: baselines file not found (expected a baselines JSON file like {PACKAGED_NAME})"
+        ) from None
     except ValueError as error:
-        raise LeaderboardError(f"{path}: corrupt baselines file, expected JSON, got: {error}") from None
+        raise LeaderboardError(f"{source}: corrupt baselines file, expected JSON, got: {error}") from None
     error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(SCHEMA).iter_errors(baselines))
     if error is not None:
-        raise LeaderboardError(f"{path}: {format_json_path(error.absolute_path)}: {error.message} (not a baselines file)")
+        raise LeaderboardError(
+            f"{source}: {format_json_path(error.absolute_path)}: {error.message} (not a baselines file)"
+        )
     return baselines

@@ -3,22 +3,25 @@
 A leaderboard is one JSON document per suite run (see `schema.json`). Every write validates the
 new document, refuses to replace a corrupt or invalid file, writes a temporary file in the same
 folder, fsyncs it and renames it over the old one, so a reader sees either the old or the new
-document and a process killed mid-write leaves the old file intact. Read-modify-write cycles
-(`update_leaderboard`, `add_entry`, `remove_entry`) hold a lock on `<file>.lock`, so concurrent
-submissions never lose an entry.
+document and a process killed mid-write leaves the old file intact (`robustbench_keras.atomic`).
+Read-modify-write cycles (`update_leaderboard`, `add_entry`, `remove_entry`) hold a lock on
+`<file>.lock`, so concurrent submissions never lose an entry. The lock is an existence lock
+(`filelock.SoftFileLock`): its marker records the holder's PID, a crashed holder's marker is reclaimed,
+and a release deletes it, so no lock file stays beside the leaderboard. (A `flock` lock file must stay:
+deleting it on release lets two processes lock different files under the same name.)
 """
 
 import copy
 import json
 import math
 import os
-import tempfile
 from functools import lru_cache
 from importlib import resources
 
 import filelock
 import jsonschema
 
+from robustbench_keras.atomic import atomic_write_text
 from robustbench_keras.errors import LeaderboardError
 
 SCHEMA_VERSION = "1.0"
@@ -131,7 +134,7 @@ def _read(path):
 
 
 def _lock(path, timeout_s):
-    return filelock.FileLock(os.fspath(path) + ".lock", timeout=timeout_s)
+    return filelock.SoftFileLock(os.fspath(path) + ".lock", timeout=timeout_s)
 
 
 def _acquired(lock, path):
@@ -140,7 +143,7 @@ def _acquired(lock, path):
     except filelock.Timeout:
         raise LeaderboardError(
             f"{path}: could not lock {lock.lock_file} within {lock.timeout:g} s, another process is "
-            "writing the leaderboard (wait for it to finish and try again)"
+            "writing the leaderboard (wait for it to finish and try again; if none is, delete the lock file)"
         ) from None
     return lock
 
@@ -155,24 +158,7 @@ def _write_unlocked(path, document, check_existing=True):
     validate_document(document, where=path)
     if check_existing and os.path.exists(path):
         _read(path)
-    text = json.dumps(document, indent=2, allow_nan=False) + "\n"
-    folder = os.path.dirname(os.path.abspath(path))
-    descriptor, temporary = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(descriptor, "w", encoding="utf-8") as stream:
-            stream.write(text)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
-    directory = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(directory)  # make the rename itself durable
-    finally:
-        os.close(directory)
+    atomic_write_text(path, json.dumps(document, indent=2, allow_nan=False) + "\n")
 
 
 def load_leaderboard(path):
@@ -233,8 +219,43 @@ def update_leaderboard(path, change_fn, timeout_s=LOCK_TIMEOUT_S):
         return document
 
 
+def with_entry(document, entry, replace=False, where="leaderboard"):
+    """A copy of `document` with `entry` added: the change `add_entry` makes, without any file.
+
+    Args:
+        document: a leaderboard document (dict); not modified.
+        entry: the entry (dict, see `schema.json#/$defs/entry`).
+        replace: if True, entries with the same id or checkpoint sha256 are replaced, the new entry
+            taking the first one's place; otherwise such an entry is an error.
+        where: what to name in the error message (usually the file path).
+
+    Returns:
+        The new document; a new entry goes last.
+
+    Raises:
+        LeaderboardError: a same-id or same-checkpoint entry exists and `replace` is False.
+    """
+    document = copy.deepcopy(document)
+    entries = document["entries"]
+    clashes = [
+        index for index, old in enumerate(entries)
+        if old["id"] == entry["id"] or old["checkpoint_sha256"] == entry["checkpoint_sha256"]
+    ]
+    if clashes and not replace:
+        old = entries[clashes[0]]
+        what = "id" if old["id"] == entry["id"] else f"checkpoint sha256 {entry['checkpoint_sha256'][:12]}…"
+        raise LeaderboardError(
+            f"{where}: entry {entry['id']!r}: the {what} is already on the leaderboard as entry "
+            f"{old['id']!r} (pass replace=True / --update to replace it)"
+        )
+    kept = [old for index, old in enumerate(entries) if index not in clashes]
+    position = clashes[0] if clashes else len(kept)
+    document["entries"] = kept[:position] + [copy.deepcopy(entry)] + kept[position:]
+    return document
+
+
 def add_entry(path, entry, replace=False, timeout_s=LOCK_TIMEOUT_S):
-    """Adds one model's entry to a leaderboard.
+    """Adds one model's entry to a leaderboard, under the file lock (see `with_entry`).
 
     Args:
         path: an existing, valid leaderboard file.
@@ -250,26 +271,8 @@ def add_entry(path, entry, replace=False, timeout_s=LOCK_TIMEOUT_S):
         LeaderboardError: a same-id or same-checkpoint entry exists and `replace` is False, or
             any `update_leaderboard` error.
     """
-
-    def change(document):
-        entries = document["entries"]
-        clashes = [
-            index for index, old in enumerate(entries)
-            if old["id"] == entry["id"] or old["checkpoint_sha256"] == entry["checkpoint_sha256"]
-        ]
-        if clashes and not replace:
-            old = entries[clashes[0]]
-            what = "id" if old["id"] == entry["id"] else f"checkpoint sha256 {entry['checkpoint_sha256'][:12]}…"
-            raise LeaderboardError(
-                f"{path}: entry {entry['id']!r}: the {what} is already on the leaderboard as entry "
-                f"{old['id']!r} (pass replace=True / --update to replace it)"
-            )
-        kept = [old for index, old in enumerate(entries) if index not in clashes]
-        position = clashes[0] if clashes else len(kept)
-        document["entries"] = kept[:position] + [copy.deepcopy(entry)] + kept[position:]
-        return document
-
-    return update_leaderboard(path, change, timeout_s=timeout_s)
+    where = os.fspath(path)
+    return update_leaderboard(path, lambda document: with_entry(document, entry, replace, where), timeout_s=timeout_s)
 
 
 def remove_entry(path, entry_id, timeout_s=LOCK_TIMEOUT_S):

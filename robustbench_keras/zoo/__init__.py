@@ -6,19 +6,19 @@
     model = zoo.load_or_train("fc100_100_10", ds, seed=0)  # trained once, then loaded from the cache
 
 Every model takes float32 (batch, 28, 28) in [0, 1] and returns logits (batch, 10); its hidden layers are
-"hidden_1", "hidden_2", ... and `last_hidden_layer(model)` is the one nearest the logits.
+"hidden_1", "hidden_2", ... The specs (`zoo/specs.py`) and `training_cost` need no Keras: importing the
+zoo is cheap, and TensorFlow loads (silenced) when a model is first built or loaded.
 """
 
 import dataclasses
 import time
-import typing
+from importlib import metadata
 
-import keras
-
-from robustbench_keras.errors import ModelError
-from robustbench_keras.zoo import architectures, cache, training
-from robustbench_keras.zoo.architectures import hidden_layer_names, last_hidden_layer
-from robustbench_keras.zoo.recipes import RECIPES, Recipe
+from robustbench_keras.evaluation import error_rate
+from robustbench_keras.zoo import cache
+from robustbench_keras.zoo.costs import training_cost
+from robustbench_keras.zoo.recipes import Recipe
+from robustbench_keras.zoo.specs import ZooSpec, get, names
 
 __all__ = [
     "Recipe",
@@ -26,101 +26,10 @@ __all__ = [
     "build",
     "cache_path",
     "get",
-    "hidden_layer_names",
-    "last_hidden_layer",
     "load_or_train",
     "names",
+    "training_cost",
 ]
-
-
-@dataclasses.dataclass(frozen=True)
-class ZooSpec:
-    """One zoo model.
-
-    Attributes:
-        id: stable, file-name safe id, e.g. "fc100_100_10_p2".
-        paper_name: the paper's name, e.g. "FC100-100-10'".
-        architecture: short description of the layers.
-        train_split: the dataset split it is trained on: "train", "p1" or "p2".
-        recipe: its training `Recipe`.
-        paper_train_error: the paper's error on `train_split` (a fraction), None if not given.
-        paper_test_error: the paper's test error (a fraction), None if not given.
-        table: the paper table listing it, "table1" or "table3", None for the conv net.
-        hidden_units: units per dense hidden layer, input side first (conv net: its dense layer).
-        kind: "dense", "autoencoder" (dense with a pretrained first layer) or "conv".
-    """
-
-    id: str
-    paper_name: str
-    architecture: str
-    train_split: str
-    recipe: Recipe
-    paper_train_error: typing.Optional[float]
-    paper_test_error: typing.Optional[float]
-    table: typing.Optional[str]
-    hidden_units: tuple
-    kind: str = "dense"
-
-
-def _fc(model_id, paper_name, hidden_units, split, train_error, test_error, table):
-    layers = "-".join(str(u) for u in hidden_units + (10,))
-    architecture = f"fully connected {layers}, sigmoid hidden units" if hidden_units else "softmax regression 784-10"
-    return ZooSpec(
-        model_id, paper_name, architecture, split, RECIPES[model_id], train_error, test_error, table, hidden_units
-    )
-
-
-_SPECS = (
-    _fc("fc10_wd1e-4", "FC10(1e-4)", (), "train", 0.067, 0.074, "table1"),
-    _fc("fc10_wd1e-2", "FC10(1e-2)", (), "train", 0.10, 0.094, "table1"),
-    _fc("fc10_wd1", "FC10(1)", (), "train", 0.212, 0.20, "table1"),
-    _fc("fc100_100_10", "FC100-100-10", (100, 100), "train", 0.0, 0.0164, "table1"),
-    _fc("fc200_200_10", "FC200-200-10", (200, 200), "train", 0.0, 0.0154, "table1"),
-    ZooSpec(
-        "ae400_10",
-        "AE400-10",
-        "400-unit sigmoid autoencoder (trained unsupervised) with a softmax on top",
-        "train",
-        RECIPES["ae400_10"],
-        0.0057,
-        0.019,
-        "table1",
-        (400,),
-        kind="autoencoder",
-    ),
-    _fc("fc100_100_10_p1", "FC100-100-10", (100, 100), "p1", 0.0, 0.020, "table3"),
-    _fc("fc123_456_10_p1", "FC123-456-10", (123, 456), "p1", 0.0, 0.021, "table3"),
-    _fc("fc100_100_10_p2", "FC100-100-10'", (100, 100), "p2", 0.0, 0.021, "table3"),
-    ZooSpec(
-        "mnist_convnet",
-        "MNIST conv net",
-        "conv 5x5x16, ReLU, max-pool 2; conv 5x5x32, ReLU, max-pool 2; dense 100 ReLU; 10 logits",
-        "train",
-        RECIPES["mnist_convnet"],
-        None,
-        None,
-        None,
-        (100,),
-        kind="conv",
-    ),
-)
-_REGISTRY = {spec.id: spec for spec in _SPECS}
-
-
-def names():
-    """The zoo's model ids, in the paper's order (Table 1, Table 3, then the conv net)."""
-    return [spec.id for spec in _SPECS]
-
-
-def get(model_id):
-    """The `ZooSpec` of `model_id`.
-
-    Raises:
-        ModelError: unknown id; the message lists the known ones.
-    """
-    if model_id not in _REGISTRY:
-        raise ModelError(f"zoo: unknown model {model_id!r}; expected one of: {', '.join(names())}")
-    return _REGISTRY[model_id]
 
 
 def build(model_id, seed=0, recipe=None):
@@ -134,12 +43,10 @@ def build(model_id, seed=0, recipe=None):
     Returns:
         A `keras.Model`, float32 (batch, 28, 28) in [0, 1] -> logits (batch, 10).
     """
+    from robustbench_keras.zoo import architectures  # Keras, after TensorFlow's silenced import
+
     spec = get(model_id)
-    l2_factors = (recipe or spec.recipe).l2_factors()
-    keras.utils.set_random_seed(seed)
-    if spec.kind == "conv":
-        return architectures.convnet(spec.id, l2_factors, hidden_units=spec.hidden_units[0])
-    return architectures.dense_net(spec.id, spec.hidden_units, l2_factors)
+    return architectures.build(spec, (recipe or spec.recipe).l2_factors(), seed)
 
 
 def cache_path(model_id, dataset, seed=0, cache_dir=None, recipe=None):
@@ -155,8 +62,7 @@ def load_or_train(model_id, dataset, seed=0, cache_dir=None, progress=True, reci
         model_id: a zoo id (`names()`).
         dataset: a `robustbench_keras.data.Dataset` (`split(name) -> (x, y)`, `fingerprint["id"]`).
         seed: seeds initialisation and training; part of the cache key.
-        cache_dir: the cache folder; None: $ROBUSTBENCH_KERAS_CACHE_DIR, else
-            ~/.cache/robustbench_keras/models.
+        cache_dir: the cache folder; None: ~/.cache/robustbench_keras/models.
         progress: show training progress on stderr.
         recipe: overrides the spec's recipe (e.g. `spec.recipe.replace(epochs=2)`); part of the cache key.
 
@@ -164,6 +70,8 @@ def load_or_train(model_id, dataset, seed=0, cache_dir=None, progress=True, reci
         The trained `keras.Model` (logits out). A fresh training also writes a JSON sidecar with the
         training time and final errors on the training split and the test split.
     """
+    from robustbench_keras.zoo import training  # Keras, after TensorFlow's silenced import
+
     spec = get(model_id)
     recipe = recipe or spec.recipe
     path = cache_path(model_id, dataset, seed, cache_dir, recipe)
@@ -182,9 +90,9 @@ def load_or_train(model_id, dataset, seed=0, cache_dir=None, progress=True, reci
         "seed": int(seed),
         "train_split": spec.train_split,
         "train_time_s": train_time_s,
-        "train_error": training.error_rate(model, x, y),
-        "test_error": training.error_rate(model, x_test, y_test),
-        "keras_version": keras.__version__,
+        "train_error": error_rate(model, x, y),
+        "test_error": error_rate(model, x_test, y_test),
+        "keras_version": metadata.version("keras"),
     }
     cache.save(model, path, info)
     return model

@@ -12,9 +12,11 @@ else returns a seeded Glorot-uniform initialisation.
 
 import os
 
-import keras
-
 from robustbench_keras.errors import ModelError
+from robustbench_keras.quiet import import_tensorflow
+
+import_tensorflow()
+import keras  # noqa: E402  (after TensorFlow's silenced import)
 
 INPUT_SHAPE = (227, 227, 3)
 NUM_CLASSES = 1000

@@ -7,12 +7,11 @@ hidden layers "hidden_1", "hidden_2", ... in input order, and "logits"; the conv
 the factors the recipe gives (`Recipe.l2_factors`).
 """
 
-import keras
+from robustbench_keras.quiet import import_tensorflow
+from robustbench_keras.zoo.specs import CONV_KERNEL_SIZE, IMAGE_SHAPE, NUM_CLASSES
 
-from robustbench_keras.errors import ModelError
-
-IMAGE_SHAPE = (28, 28)
-NUM_CLASSES = 10
+import_tensorflow()
+import keras  # noqa: E402  (after TensorFlow's silenced import)
 
 
 def _l2(factor):
@@ -44,7 +43,7 @@ def dense_net(name, hidden_units, l2_factors, activation="sigmoid"):
     return keras.Model(inputs, logits, name=name)
 
 
-def convnet(name, l2_factors, filters=(16, 32), kernel_size=5, hidden_units=100):
+def convnet(name, l2_factors, filters=(16, 32), kernel_size=CONV_KERNEL_SIZE, hidden_units=100):
     """A small MNIST conv net: (conv 5x5, ReLU, 2x2 max-pool) twice, a dense ReLU layer, 10 logits.
 
     Args:
@@ -72,22 +71,9 @@ def convnet(name, l2_factors, filters=(16, 32), kernel_size=5, hidden_units=100)
     return keras.Model(inputs, logits, name=name)
 
 
-def hidden_layer_names(model):
-    """Names of a zoo model's hidden layers ("hidden_1", "hidden_2", ...), input side first."""
-    names = [layer.name for layer in model.layers if layer.name.startswith("hidden_")]
-    return sorted(names, key=lambda n: int(n.split("_")[1]))
-
-
-def last_hidden_layer(model):
-    """The hidden layer nearest the logits (the layer whose units Property 1 studies).
-
-    Raises:
-        ModelError: the model has no hidden layer (e.g. FC10, softmax regression).
-    """
-    names = hidden_layer_names(model)
-    if not names:
-        raise ModelError(
-            f"model {model.name!r}: expected a hidden layer named 'hidden_<k>', got none "
-            "(softmax regression has none); pick a model with hidden layers"
-        )
-    return model.get_layer(names[-1])
+def build(spec, l2_factors, seed):
+    """The untrained network of a `ZooSpec`, its weights initialised from `seed`."""
+    keras.utils.set_random_seed(seed)
+    if spec.kind == "conv":
+        return convnet(spec.id, l2_factors, filters=spec.conv_filters, hidden_units=spec.hidden_units[0])
+    return dense_net(spec.id, spec.hidden_units, l2_factors)

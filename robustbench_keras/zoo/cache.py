@@ -4,26 +4,23 @@ A file's name is `<model id>-seed<seed>-<key>.keras`, where `key` is the first 1
 sha256 of the recipe's canonical JSON, the dataset fingerprint id and the seed, so changing any of them
 trains a new model instead of loading a stale one. Beside each model a JSON sidecar
 (`.json`, same stem) records the recipe, fingerprint id, seed, training time and final errors.
-Both are written to a temporary file and renamed, so an interrupted run never leaves a broken checkpoint.
-Models load with `keras.models.load_model(..., safe_mode=True)`.
+Both are written atomically (`robustbench_keras.atomic`), so an interrupted run never leaves a broken
+checkpoint. Models load with `keras.models.load_model(..., safe_mode=True)`.
 """
 
 import hashlib
 import json
-import os
 import pathlib
-import tempfile
 
-import keras
+from robustbench_keras.atomic import atomic_write, atomic_write_text
+from robustbench_keras.quiet import import_tensorflow
 
-CACHE_DIR_VARIABLE = "ROBUSTBENCH_KERAS_CACHE_DIR"
 DEFAULT_CACHE_DIR = pathlib.Path("~/.cache/robustbench_keras/models")
 
 
 def cache_dir(path=None):
-    """The cache folder: `path` if given, else $ROBUSTBENCH_KERAS_CACHE_DIR, else ~/.cache/robustbench_keras/models."""
-    chosen = path or os.environ.get(CACHE_DIR_VARIABLE) or DEFAULT_CACHE_DIR
-    return pathlib.Path(chosen).expanduser()
+    """The cache folder: `path` if given, else ~/.cache/robustbench_keras/models."""
+    return pathlib.Path(path or DEFAULT_CACHE_DIR).expanduser()
 
 
 def cache_key(recipe, fingerprint_id, seed):
@@ -43,43 +40,21 @@ def sidecar_path(model_file):
     return pathlib.Path(model_file).with_suffix(".json")
 
 
-def _atomic_write(target, write):
-    """Calls `write(temporary_path)`, then renames the temporary file onto `target`."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.stem}-", suffix=target.suffix)
-    os.close(handle)
-    try:
-        write(temporary)
-        os.replace(temporary, target)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.remove(temporary)
-        raise
-
-
 def save(model, model_file, info):
     """Writes `model` and its sidecar `info` (a JSON-able dict) atomically; the model file last.
 
     The sidecar is written first so that a present `.keras` file always has its sidecar.
     """
     model_file = pathlib.Path(model_file)
-
-    def write_info(temporary):
-        with open(temporary, "w") as f:
-            json.dump(info, f, indent=2, sort_keys=True)
-            f.write("\n")
-
-    _atomic_write(sidecar_path(model_file), write_info)
-    # Keras refuses to save to a name without the .keras suffix; mkstemp keeps it.
-    _atomic_write(model_file, model.save)
+    model_file.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(sidecar_path(model_file), json.dumps(info, indent=2, sort_keys=True) + "\n")
+    # Keras refuses to save to a name without the .keras suffix.
+    atomic_write(model_file, model.save, suffix=".keras")
 
 
 def load(model_file):
     """Loads a cached model in safe mode (no arbitrary code)."""
+    import_tensorflow()
+    import keras
+
     return keras.models.load_model(model_file, safe_mode=True)
-
-
-def read_info(model_file):
-    """The sidecar dict of a cached model."""
-    with open(sidecar_path(model_file)) as f:
-        return json.load(f)

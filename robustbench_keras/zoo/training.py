@@ -6,10 +6,13 @@ encoder of a sigmoid autoencoder (binary cross-entropy on the pixels, decoder di
 softmax on top, as in the paper's Table 1.
 """
 
-import keras
 import numpy as np
 
 from robustbench_keras.progress import Progress
+from robustbench_keras.quiet import import_tensorflow
+
+import_tensorflow()
+import keras  # noqa: E402  (after TensorFlow's silenced import)
 
 
 class _EpochProgress(keras.callbacks.Callback):
@@ -104,9 +107,3 @@ def train(model, recipe, x, y, seed=0, progress=True):
     if encoder is not None:
         encoder.trainable = True
     return model
-
-
-def error_rate(model, x, y, batch_size=2000):
-    """Fraction of examples whose arg-max logit is not the label."""
-    logits = model.predict(np.asarray(x, dtype=np.float32), batch_size=batch_size, verbose=0)
-    return float(np.mean(np.argmax(logits, axis=1) != np.asarray(y)))

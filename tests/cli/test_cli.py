@@ -1,11 +1,29 @@
 """The command line end to end: help, models, suite errors, a run, its resumption."""
 
+import argparse
 import json
 import shutil
+import subprocess
+import sys
 
 import jsonschema
+import pytest
 
+from robustbench_keras.cli import options
+from robustbench_keras.cli import submit as submit_command
 from robustbench_keras.leaderboard.store import load_schema
+
+# Runs the command line in this process's interpreter and then checks what it imported.
+WITHOUT_TENSORFLOW = """
+import runpy, sys
+sys.argv = ["robustbench_keras", *sys.argv[1:]]
+try:
+    runpy.run_module("robustbench_keras", run_name="__main__")
+except SystemExit as exit:
+    assert exit.code in (0, None), exit.code
+loaded = sorted({name.split(".")[0] for name in sys.modules} & {"tensorflow", "keras", "tensorflow_datasets"})
+print("heavy modules:", loaded)
+"""
 
 
 def without_timings(document):
@@ -31,6 +49,53 @@ def test_models_lists_the_zoo(cli):
     for model_id in ("fc10_wd1e-4", "fc200_200_10", "ae400_10", "fc123_456_10_p1", "mnist_convnet"):
         assert model_id in result.stdout
     assert "FC100-100-10'" in result.stdout
+
+
+@pytest.mark.parametrize("arguments", [["--help"], ["models"], ["submit", "--help"]])
+def test_help_and_models_never_import_tensorflow_or_keras(arguments):
+    result = subprocess.run([sys.executable, "-c", WITHOUT_TENSORFLOW, *arguments],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1] == "heavy modules: []"
+    assert result.stderr == ""
+    assert ("fc100_100_10_p2" in result.stdout) == (arguments == ["models"])
+
+
+def test_models_lists_the_papers_errors_from_the_baselines(cli):
+    rows = {line.split()[0]: line for line in cli("models").stdout.splitlines()[1:]}
+    assert rows["fc10_wd1"].endswith("21.20% / 20.00%")
+    assert rows["fc100_100_10_p2"].endswith("0.00% / 2.10%")
+    assert rows["mnist_convnet"].endswith("— / —")
+
+
+def _overrides(**values):
+    return argparse.Namespace(**({"output": None, "data_dir": None, "cache_dir": None} | values))
+
+
+def test_the_cache_folder_variable_is_read_at_the_command_line_edge(tmp_path, monkeypatch):
+    plain = tmp_path / "plain.yaml"
+    plain.write_text("name: plain\nmodels: [fc10_wd1e-4]\n")
+    with_folder = tmp_path / "with_folder.yaml"
+    with_folder.write_text(f"name: folder\nmodels: [fc10_wd1e-4]\ncache_dir: {tmp_path / 'suite'}\n")
+    monkeypatch.delenv(options.CACHE_DIR_VARIABLE, raising=False)
+    assert options.load_suite_with_overrides(plain, _overrides()).cache_dir is None  # the zoo's default
+    monkeypatch.setenv(options.CACHE_DIR_VARIABLE, str(tmp_path / "env"))
+    assert options.load_suite_with_overrides(plain, _overrides()).cache_dir == str(tmp_path / "env")
+    # The suite's own folder, then --cache-dir, come first.
+    assert options.load_suite_with_overrides(with_folder, _overrides()).cache_dir == str(tmp_path / "suite")
+    assert options.load_suite_with_overrides(plain, _overrides(cache_dir="cli")).cache_dir == "cli"
+
+
+def test_submit_prints_distortions_with_four_significant_digits():
+    assert submit_command.format_distortion(0.054525607017870216) == "0.05453"
+    assert submit_command.format_distortion(0.1) == "0.1"
+    assert submit_command.format_distortion(None) == "none succeeded"
+
+
+def test_submit_size_limit_default_is_the_loaders():
+    from robustbench_keras.submission.loading import DEFAULT_MAX_SIZE_BYTES
+
+    assert submit_command.DEFAULT_MAX_MODEL_SIZE_MB * 2**20 == DEFAULT_MAX_SIZE_BYTES
 
 
 def test_broken_suite_gets_one_line_and_exit_2(cli, suite_writer, tmp_path):

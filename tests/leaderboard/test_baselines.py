@@ -1,4 +1,7 @@
-"""The paper's values in baselines/szegedy2014.json, checked against the tables as printed (in %)."""
+"""The paper's values in leaderboard/szegedy2014.json (package data), checked against the tables as printed (in %)."""
+
+import json
+from importlib import resources
 
 import pytest
 
@@ -102,3 +105,10 @@ def test_missing_or_corrupt_baselines_are_refused(tmp_path):
     wrong.write_text('{"schema_version": "1.0", "source": {}, "table1": {"rows": [{"model": "x"}]}}')
     with pytest.raises(LeaderboardError, match=r"wrong.json: \$: 'table2' is a required property"):
         load_baselines(wrong)
+
+
+def test_the_default_is_the_packaged_file(baselines):
+    packaged = resources.files("robustbench_keras.leaderboard").joinpath("szegedy2014.json")
+    assert json.loads(packaged.read_text(encoding="utf-8")) == baselines
+    with resources.as_file(packaged) as path:
+        assert load_baselines(path) == baselines

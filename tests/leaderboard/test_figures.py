@@ -62,14 +62,44 @@ def test_adversarial_examples_refuse_mismatched_inputs(tmp_path, examples, argum
 
 def test_transfer_matrix_from_document(example_document):
     errors, rows, columns = figures.transfer_matrix(example_document, "table2")
-    assert rows == ["fc10_wd1e-4", "fc100_100_10", "my_cnn", "Gaussian noise, stddev=0.1", "Gaussian noise, stddev=0.3"]
-    assert columns == ["fc10_wd1e-4", "fc100_100_10", "my_cnn"]
+    # Models by their display names, as in the tables: paper name, else the submission's name.
+    assert rows == ["FC10(1e-4)", "FC100-100-10", "My CNN", "Gaussian noise, stddev=0.1", "Gaussian noise, stddev=0.3"]
+    assert columns == ["FC10(1e-4)", "FC100-100-10", "My CNN"]
     np.testing.assert_array_equal(errors, [[1.0, 0.031, 0.25], [0.3, 1.0, 0.1], [0.2, 0.4, 1.0],
                                            [0.06, 0.01, 0.0], [0.2, 0.05, 0.02]])
     errors, rows, columns = figures.transfer_matrix(example_document, "table4", magnified=True)
-    assert rows == ["fc100_100_10_p1", "Gaussian noise, stddev=0.1"]
-    assert columns == ["fc100_100_10_p1", "fc100_100_10_p2"]
+    assert rows == ["FC100-100-10 (P1)", "Gaussian noise, stddev=0.1"]
+    assert columns == ["FC100-100-10 (P1)", "fc100_100_10_p2"]  # not an entry of the document: its id
     np.testing.assert_array_equal(errors, [[1.0, 0.5], [0.03, 0.03]])
+
+
+def test_display_names_tell_apart_models_sharing_a_paper_name(document):
+    document["entries"][2]["paper_name"] = "FC100-100-10"
+    names = figures.display_names(document, ["fc100_100_10", "fc100_100_10_p1", "my_cnn", "other"])
+    assert names == {"fc100_100_10": "FC100-100-10 (fc100_100_10)", "fc100_100_10_p1": "FC100-100-10 (fc100_100_10_p1)",
+                     "my_cnn": "My CNN", "other": "other"}
+
+
+@pytest.fixture
+def drawn(monkeypatch):
+    """The figures drawn during the test, kept when they are saved."""
+    figures_drawn = []
+    save = figures._save
+
+    def keep(figure, path, dpi):
+        figures_drawn.append(figure)
+        return save(figure, path, dpi)
+
+    monkeypatch.setattr(figures, "_save", keep)
+    return figures_drawn
+
+
+def test_heatmap_axes_carry_the_display_names(tmp_path, example_document, drawn):
+    errors, rows, columns = figures.transfer_matrix(example_document, "table2")
+    figures.plot_transfer_matrix(tmp_path / "table2.png", errors, rows, columns, "Table 2")
+    axis = drawn[0].axes[0]
+    assert [label.get_text() for label in axis.get_yticklabels()] == rows
+    assert [label.get_text() for label in axis.get_xticklabels()] == ["FC10(1e-4)", "FC100-100-10", "My CNN"]
 
 
 def test_transfer_heatmap_png_with_missing_cells(tmp_path, example_document):
@@ -81,11 +111,14 @@ def test_transfer_heatmap_png_with_missing_cells(tmp_path, example_document):
         figures.plot_transfer_matrix(tmp_path / "bad.png", errors, rows, columns[:2], "Table 2")
 
 
-def test_distortion_histograms_png(tmp_path):
+def test_distortion_histograms_png(tmp_path, drawn):
     rng = np.random.default_rng(1)
     distortions = {f"model_{i}": rng.gamma(4.0, 0.015, size=100) for i in range(4)}
     distortions["model_0"][:7] = np.nan  # failed attacks
     path = figures.plot_distortion_histograms(tmp_path / "hist.png", distortions)
     _check_png(path, (960, 520))  # 3 panels of 3.2 in across, 2 rows of 2.4 in + 0.4 in, at 100 dpi
+    panels = [axis for axis in drawn[0].axes if axis.get_visible()]
+    assert [(axis.get_xlabel(), axis.get_ylabel()) for axis in panels] == [
+        ("per-pixel RMS distortion", "examples")] * 4
     with pytest.raises(ValueError, match="expected at least one model's distortions"):
         figures.plot_distortion_histograms(tmp_path / "none.png", {})

@@ -5,6 +5,7 @@ import json
 import os
 import select
 import signal
+import stat
 import subprocess
 import sys
 
@@ -134,6 +135,36 @@ def test_add_entry_with_replace_replaces_in_place(leaderboard_path, document):
     written = store.add_entry(leaderboard_path, replacement, replace=True)
     assert [e["id"] for e in written["entries"]] == [e["id"] for e in document["entries"]]
     assert store.load_leaderboard(leaderboard_path)["entries"][1]["clean_errors"]["test"] == 0.5
+
+
+def test_with_entry_is_the_pure_change_add_entry_makes(document, make_entry):
+    before = copy.deepcopy(document)
+    added = store.with_entry(document, make_entry(0))
+    assert document == before  # not modified
+    assert [e["id"] for e in added["entries"]] == [e["id"] for e in document["entries"]] + ["model_0"]
+    assert {key: value for key, value in added.items() if key != "entries"} == {
+        key: value for key, value in document.items() if key != "entries"}
+    replacement = copy.deepcopy(document["entries"][1]) | {"seed": 5}
+    replaced = store.with_entry(document, replacement, replace=True)
+    assert [e["id"] for e in replaced["entries"]] == [e["id"] for e in document["entries"]]
+    assert replaced["entries"][1]["seed"] == 5 and document["entries"][1]["seed"] == 0
+    with pytest.raises(LeaderboardError, match=r"^out/board\.json: entry 'fc100_100_10': the id is already"):
+        store.with_entry(document, replacement, where="out/board.json")
+
+
+def test_writes_leave_only_the_leaderboard_with_mode_0644(tmp_path, document, make_entry):
+    path = tmp_path / "leaderboard.json"
+    previous = os.umask(0o022)
+    try:
+        store.write_leaderboard(path, document)
+        assert stat.S_IMODE(path.stat().st_mode) == 0o644
+        store.add_entry(path, make_entry(0))
+        store.remove_entry(path, "model_0")
+        assert stat.S_IMODE(path.stat().st_mode) == 0o644
+    finally:
+        os.umask(previous)
+    assert os.listdir(tmp_path) == ["leaderboard.json"]  # no lock file, no temporary file
+    assert store.load_leaderboard(path) == document
 
 
 def test_remove_entry(leaderboard_path, document):

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from robustbench_keras import zoo
-from robustbench_keras.errors import ModelError
+from robustbench_keras.scorers.unit_semantics import find_layer
 
 # The paper's architectures and weight decays λ per weight layer, written out independently of the zoo.
 # Each layer's Keras L2 factor must be λ / 2 (the convention documented in zoo/recipes.py).
@@ -64,13 +64,13 @@ def test_convnet_is_conv_relu_pool_twice_then_dense_relu_then_logits():
     assert model.get_layer("hidden_1").kernel.shape == (4 * 4 * 32, 100)
 
 
-def test_last_hidden_layer_is_the_one_before_the_logits():
-    assert zoo.last_hidden_layer(zoo.build("fc123_456_10_p1")).name == "hidden_2"
-    assert zoo.last_hidden_layer(zoo.build("fc123_456_10_p1")).get_config()["units"] == 456
-    assert zoo.last_hidden_layer(zoo.build("ae400_10")).name == "hidden_1"
-    assert zoo.last_hidden_layer(zoo.build("mnist_convnet")).name == "hidden_1"
-    with pytest.raises(ModelError, match="fc10_wd1.*no|none"):
-        zoo.last_hidden_layer(zoo.build("fc10_wd1"))
+def test_the_studied_layer_of_a_zoo_model_is_its_last_hidden_layer():
+    model = zoo.build("fc123_456_10_p1")
+    assert find_layer(model) == "hidden_2"
+    assert model.get_layer(find_layer(model)).get_config()["units"] == 456
+    assert find_layer(zoo.build("ae400_10")) == "hidden_1"
+    assert find_layer(zoo.build("mnist_convnet")) == "hidden_1"
+    assert find_layer(zoo.build("fc10_wd1")) == "flatten"  # softmax regression: only the pixels feed the logits
 
 
 def test_build_with_the_same_seed_gives_the_same_initial_weights():

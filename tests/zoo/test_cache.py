@@ -1,11 +1,15 @@
 """The model cache: a hit loads without training, keys separate recipes, seeds and data; writes are atomic."""
 
 import json
+import os
+import pathlib
+import stat
 
 import numpy as np
 import pytest
 
 from robustbench_keras import zoo
+from robustbench_keras.evaluation import error_rate
 from robustbench_keras.zoo import cache, training
 
 MODEL_ID = "fc10_wd1e-2"
@@ -41,11 +45,12 @@ def test_a_cache_hit_loads_without_training_and_predicts_the_same(small_mnist, t
 
 def test_the_sidecar_records_time_errors_and_keys(small_mnist, tmp_path):
     model = zoo.load_or_train(MODEL_ID, small_mnist, seed=0, cache_dir=tmp_path, progress=False, recipe=SHORT)
-    info = cache.read_info(zoo.cache_path(MODEL_ID, small_mnist, 0, tmp_path, recipe=SHORT))
+    sidecar = zoo.cache_path(MODEL_ID, small_mnist, 0, tmp_path, recipe=SHORT).with_suffix(".json")
+    info = json.loads(sidecar.read_text())
     assert info["model_id"] == MODEL_ID and info["seed"] == 0
     assert info["data_fingerprint_id"] == small_mnist.fingerprint["id"]
     assert info["recipe"]["epochs"] == 1 and info["train_time_s"] > 0
-    assert info["test_error"] == training.error_rate(model, *small_mnist.split("test"))
+    assert info["test_error"] == error_rate(model, *small_mnist.split("test"))
     assert 0 < info["train_error"] < 0.5
 
 
@@ -62,12 +67,11 @@ def test_the_key_separates_recipe_seed_and_data(small_mnist, mnist, tmp_path):
     assert zoo.cache_path(MODEL_ID, small_mnist, 0, tmp_path, recipe=SHORT) == base
 
 
-def test_the_cache_folder_comes_from_the_argument_then_the_environment(small_mnist, tmp_path, monkeypatch):
-    monkeypatch.setenv("ROBUSTBENCH_KERAS_CACHE_DIR", str(tmp_path / "from_env"))
-    assert zoo.cache_path(MODEL_ID, small_mnist).parent == tmp_path / "from_env"
+def test_the_cache_folder_is_the_argument_else_the_default_never_the_environment(small_mnist, tmp_path, monkeypatch):
+    monkeypatch.setenv("ROBUSTBENCH_KERAS_CACHE_DIR", str(tmp_path / "from_env"))  # read by the CLI only
     assert zoo.cache_path(MODEL_ID, small_mnist, cache_dir=tmp_path).parent == tmp_path
-    monkeypatch.delenv("ROBUSTBENCH_KERAS_CACHE_DIR")
     assert zoo.cache_path(MODEL_ID, small_mnist).parent == cache.DEFAULT_CACHE_DIR.expanduser()
+    assert cache.DEFAULT_CACHE_DIR.expanduser() == pathlib.Path.home() / ".cache" / "robustbench_keras" / "models"
 
 
 def test_an_interrupted_save_leaves_no_checkpoint(tmp_path):
@@ -89,6 +93,9 @@ def test_an_interrupted_save_leaves_no_checkpoint(tmp_path):
 
     cache.save(model, target, {"note": "complete"})
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model.json", "model.keras"]
+    umask = os.umask(0)
+    os.umask(umask)
+    assert {stat.S_IMODE(p.stat().st_mode) for p in tmp_path.iterdir()} == {0o666 & ~umask}
     assert json.loads(target.with_suffix(".json").read_text()) == {"note": "complete"}
     reloaded = cache.load(target)
     for a, b in zip(model.get_weights(), reloaded.get_weights()):

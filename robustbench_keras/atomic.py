@@ -1,0 +1,50 @@
+"""Atomic file writes: a reader sees the old file or the new one, never half of one.
+
+The new content goes to a temporary file in the target's folder, which is fsynced and renamed over the
+target; the folder is fsynced too, so the rename survives a crash. The temporary file is created with
+mode 0o666 less the process umask, like any new file (0644 under the usual umask 022), and removed if
+anything fails, leaving the old file intact.
+"""
+
+import os
+import secrets
+from pathlib import Path
+
+
+def _fsync(path, flags=os.O_RDONLY):
+    descriptor = os.open(path, flags)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+def atomic_write(path, write_fn, suffix=""):
+    """Calls `write_fn(temporary_path)`, then atomically renames the temporary file onto `path`.
+
+    Args:
+        path: the file to write; its folder must exist.
+        write_fn: writes the whole content to the `pathlib.Path` it is given (the file exists, empty).
+        suffix: ends the temporary file's name `.<name>.<random>.tmp<suffix>`, for writers that insist
+            on one (Keras's `model.save` wants ".keras").
+
+    Returns:
+        `path` as a `pathlib.Path`.
+    """
+    path = Path(path)
+    temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp{suffix}")
+    os.close(os.open(temporary, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))  # the umask applies
+    try:
+        write_fn(temporary)
+        _fsync(temporary)
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+    _fsync(path.parent.absolute(), os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    return path
+
+
+def atomic_write_text(path, text):
+    """Atomically replaces the file at `path` with `text` (UTF-8); returns `path` as a `pathlib.Path`."""
+    return atomic_write(path, lambda temporary: temporary.write_text(text, encoding="utf-8"))

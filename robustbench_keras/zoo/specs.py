@@ -1,0 +1,103 @@
+"""The zoo's model specs as data, without Keras: ids, paper names, architectures, splits, recipes.
+
+The MNIST networks of Szegedy et al. 2014 (arXiv 1312.6199, Tables 1 and 3) and a conv net. The paper's
+error rates are read from the paper's baselines (`leaderboard/szegedy2014.json`), their only copy.
+Listing the zoo (`python -m robustbench_keras models`) needs only this module, so it never loads TensorFlow.
+"""
+
+import dataclasses
+import functools
+
+from robustbench_keras.errors import ModelError
+from robustbench_keras.leaderboard.baselines import load_baselines
+from robustbench_keras.zoo.recipes import RECIPES, Recipe
+
+IMAGE_SHAPE = (28, 28)
+NUM_CLASSES = 10
+CONV_KERNEL_SIZE = 5  # the conv net's square kernels, "valid" padding, each conv followed by a 2x2 max-pool
+
+
+@dataclasses.dataclass(frozen=True)
+class ZooSpec:
+    """One zoo model.
+
+    Attributes:
+        id: stable, file-name safe id, e.g. "fc100_100_10_p2".
+        paper_name: the paper's name, e.g. "FC100-100-10'".
+        architecture: short description of the layers.
+        train_split: the dataset split it is trained on: "train" (Table 1), "p1" or "p2" (Table 3).
+        recipe: its training `Recipe`.
+        hidden_units: units per dense hidden layer, input side first (conv net: its dense layer).
+        kind: "dense", "autoencoder" (dense with a pretrained first layer) or "conv".
+        conv_filters: channels of each conv layer (conv net only).
+    """
+
+    id: str
+    paper_name: str
+    architecture: str
+    train_split: str
+    recipe: Recipe
+    hidden_units: tuple
+    kind: str = "dense"
+    conv_filters: tuple = ()
+
+    @property
+    def paper_train_error(self):
+        """The paper's error on `train_split` (a fraction), None if the paper gives none."""
+        key = "train_error" if self.train_split == "train" else f"{self.train_split}_error"
+        return _paper_rows().get(self.id, {}).get(key)
+
+    @property
+    def paper_test_error(self):
+        """The paper's test error (a fraction), None if the paper gives none."""
+        return _paper_rows().get(self.id, {}).get("test_error")
+
+
+@functools.cache
+def _paper_rows():
+    baselines = load_baselines()
+    return {row["model"]: row for table in ("table1", "table3") for row in baselines[table]["rows"]}
+
+
+def _fc(model_id, paper_name, hidden_units, split="train"):
+    layers = "-".join(str(u) for u in hidden_units + (NUM_CLASSES,))
+    architecture = f"fully connected {layers}, sigmoid hidden units" if hidden_units else "softmax regression 784-10"
+    return ZooSpec(model_id, paper_name, architecture, split, RECIPES[model_id], hidden_units)
+
+
+_SPECS = (
+    _fc("fc10_wd1e-4", "FC10(1e-4)", ()),
+    _fc("fc10_wd1e-2", "FC10(1e-2)", ()),
+    _fc("fc10_wd1", "FC10(1)", ()),
+    _fc("fc100_100_10", "FC100-100-10", (100, 100)),
+    _fc("fc200_200_10", "FC200-200-10", (200, 200)),
+    ZooSpec(
+        "ae400_10", "AE400-10", "400-unit sigmoid autoencoder (trained unsupervised) with a softmax on top",
+        "train", RECIPES["ae400_10"], (400,), kind="autoencoder",
+    ),
+    _fc("fc100_100_10_p1", "FC100-100-10", (100, 100), "p1"),
+    _fc("fc123_456_10_p1", "FC123-456-10", (123, 456), "p1"),
+    _fc("fc100_100_10_p2", "FC100-100-10'", (100, 100), "p2"),
+    ZooSpec(
+        "mnist_convnet", "MNIST conv net",
+        "conv 5x5x16, ReLU, max-pool 2; conv 5x5x32, ReLU, max-pool 2; dense 100 ReLU; 10 logits",
+        "train", RECIPES["mnist_convnet"], (100,), kind="conv", conv_filters=(16, 32),
+    ),
+)
+_REGISTRY = {spec.id: spec for spec in _SPECS}
+
+
+def names():
+    """The zoo's model ids, in the paper's order (Table 1, Table 3, then the conv net)."""
+    return [spec.id for spec in _SPECS]
+
+
+def get(model_id):
+    """The `ZooSpec` of `model_id`.
+
+    Raises:
+        ModelError: unknown id; the message lists the known ones.
+    """
+    if model_id not in _REGISTRY:
+        raise ModelError(f"zoo: unknown model {model_id!r}; expected one of: {', '.join(names())}")
+    return _REGISTRY[model_id]

@@ -1,0 +1,78 @@
+"""Atomic writes: new files get the umask's mode, a failure leaves the old content and no temporary file."""
+
+import os
+import stat
+
+import pytest
+
+from robustbench_keras.atomic import atomic_write, atomic_write_text
+
+
+@pytest.fixture
+def umask():
+    """Sets the umask to 022 for the test (the usual one), restoring the caller's afterwards."""
+    previous = os.umask(0o022)
+    yield
+    os.umask(previous)
+
+
+def _mode(path):
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def test_a_new_file_gets_mode_0644_under_umask_022_and_follows_the_umask(tmp_path, umask):
+    path = atomic_write_text(tmp_path / "out.json", "{}\n")
+    assert path.read_text() == "{}\n" and _mode(path) == 0o644
+    os.umask(0o077)
+    atomic_write_text(tmp_path / "private.json", "{}\n")
+    assert _mode(tmp_path / "private.json") == 0o600
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.json", "private.json"]
+
+
+def test_a_replaced_file_gets_the_new_content_and_the_umask_mode(tmp_path, umask):
+    path = tmp_path / "out.txt"
+    path.write_text("old")
+    path.chmod(0o600)
+    atomic_write_text(path, "new")
+    assert path.read_text() == "new" and _mode(path) == 0o644
+
+
+@pytest.mark.parametrize("error", [OSError("disk full"), KeyboardInterrupt()])
+def test_a_failed_write_keeps_the_old_content_and_leaves_no_temporary_file(tmp_path, error):
+    path = tmp_path / "out.txt"
+    path.write_text("old")
+
+    def write_half(temporary):
+        temporary.write_text("half of the n")
+        raise error
+
+    with pytest.raises(type(error)):
+        atomic_write(path, write_half)
+    assert path.read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["out.txt"]
+
+
+def test_the_writer_gets_an_empty_file_in_the_same_folder_with_the_suffix(tmp_path):
+    seen = []
+
+    def write(temporary):
+        seen.append((temporary.parent, temporary.name, temporary.read_bytes()))
+        temporary.write_bytes(b"\x00\x01")
+
+    atomic_write(tmp_path / "model.keras", write, suffix=".keras")
+    (folder, name, content), = seen
+    assert folder == tmp_path and name.startswith(".model.keras.") and name.endswith(".tmp.keras")
+    assert content == b"" and (tmp_path / "model.keras").read_bytes() == b"\x00\x01"
+
+
+def test_a_missing_folder_is_an_error_and_creates_nothing(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        atomic_write_text(tmp_path / "nowhere" / "out.txt", "x")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_failed_rename_leaves_no_temporary_file(tmp_path):
+    (tmp_path / "taken").mkdir()
+    with pytest.raises(IsADirectoryError):
+        atomic_write_text(tmp_path / "taken", "x")
+    assert [p.name for p in tmp_path.iterdir()] == ["taken"]
