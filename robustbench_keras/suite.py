@@ -7,15 +7,15 @@ seed and the output folder. `load_suite` returns a frozen `Suite`; no later code
 import dataclasses
 import hashlib
 import json
-import types
 import typing
 from pathlib import Path
 
 import yaml
 
+from robustbench_keras.attacks.settings import AttackSettings, check_tfp_only_keys
 from robustbench_keras.errors import SuiteError
-
-from robustbench_keras.scorers import SCORER_NAMES as SCORER_ORDER
+from robustbench_keras.scorers import SCORER_NAMES
+from robustbench_keras.settings import build_settings, check_type
 
 
 @dataclasses.dataclass(frozen=True)
@@ -32,7 +32,7 @@ class Suite:
         cache_dir: folder of trained `.keras` models; None uses the zoo's default.
         max_epochs: caps every recipe's epochs and pretraining epochs (quick smoke runs); None keeps
             the recipes. The capped recipe is part of the model cache key and recorded in results.
-        attack: keyword arguments of `robustbench_keras.attacks.LBFGSAttack`.
+        attack: the `AttackSettings` of every attack the scorers run.
         scorers: scorer name -> that scorer's `Settings`, in run order.
         path: the file the suite was read from.
     """
@@ -45,7 +45,7 @@ class Suite:
     data_dir: typing.Optional[str] = None
     cache_dir: typing.Optional[str] = None
     max_epochs: typing.Optional[int] = None
-    attack: dict = dataclasses.field(default_factory=dict)
+    attack: AttackSettings = AttackSettings()
     scorers: dict = dataclasses.field(default_factory=dict)
     path: str = "<suite>"
 
@@ -76,13 +76,14 @@ class Suite:
         return zoo.cache_path(model_id, dataset, self.seed, cache_dir=self.cache_dir, recipe=self.recipe_for(model_id))
 
     def hash(self):
-        """sha256 of what determines the results: dataset, models, seed, attack and scorer settings."""
+        """sha256 of what determines the results: dataset, models, seed and the effective attack and
+        scorer settings (defaults filled in)."""
         content = {
             "dataset": self.dataset,
             "models": list(self.models),
             "seed": self.seed,
             "max_epochs": self.max_epochs,
-            "attack": self.attack,
+            "attack": dataclasses.asdict(self.attack),
             "scorers": {name: dataclasses.asdict(s) for name, s in self.scorers.items()},
         }
         return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
@@ -131,7 +132,7 @@ def load_suite(path, **overrides):
 
     models = tuple(_check_models(raw["models"], where))
     dataset = _check_dataset(raw.get("dataset", "mnist"), where)
-    attack = _check_attack(raw.get("attack") or {}, where)
+    attack = _check_attack(raw.get("attack") or {}, f"{where}: attack")
     scorers = _check_scorers(raw.get("scorers") or {}, where)
     if raw.get("seed", 0) < 0:
         raise SuiteError(f"{where}: seed: expected a non-negative integer, got {raw['seed']}")
@@ -189,95 +190,35 @@ def _check_dataset(name, where):
 
 
 def _check_attack(section, where):
-    """Validates the attack section by constructing the attack, which checks its own settings."""
-    from robustbench_keras.attacks import LBFGSAttack
-
+    """The attack section as `AttackSettings` (unknown keys and wrong types refused with the known keys)."""
     try:
-        LBFGSAttack(**section)
-        return dict(section)
-    except TypeError as error:
-        raise SuiteError(f"{where}: attack: {error}") from None
+        check_tfp_only_keys(section)
     except SuiteError as error:
-        raise SuiteError(f"{where}: attack.{error}") from None
+        raise SuiteError(f"{where}.{error}") from None
+    try:
+        return build_settings(AttackSettings, section, where)
+    except SuiteError as error:  # "<where>: kappa: expected ..." reads "<where>.kappa: expected ..."
+        message = str(error)
+        known = {field.name for field in dataclasses.fields(AttackSettings)}
+        name = message[len(where) + 2:].split(":")[0]
+        if name in known and message.startswith(f"{where}: {name}:"):
+            message = f"{where}.{message[len(where) + 2:]}"
+        raise SuiteError(message) from None
 
 
 def _check_scorers(section, where):
     from robustbench_keras import scorers as scorer_registry
 
     result = {}
-    for name in SCORER_ORDER:
+    for name in SCORER_NAMES:
         if name in section:
             module = scorer_registry.get(name)
             settings = section[name] or {}
             check_type(settings, dict, f"{where}: scorers.{name}")
             result[name] = build_settings(module.Settings, settings, f"{where}: scorers.{name}")
     for name in section:
-        if name not in SCORER_ORDER:
-            raise SuiteError(f"{where}: scorers: unknown scorer '{name}' (known: {', '.join(SCORER_ORDER)})")
+        if name not in SCORER_NAMES:
+            raise SuiteError(f"{where}: scorers: unknown scorer '{name}' (known: {', '.join(SCORER_NAMES)})")
     if "transfer" in result and "min_distortion" not in result:
         raise SuiteError(f"{where}: scorers.transfer: needs scorers.min_distortion (it transfers those adversarials)")
     return result
-
-
-def build_settings(settings_class, raw, where):
-    """Builds a frozen settings dataclass from a dict, checking unknown keys and value types.
-
-    Args:
-        settings_class: a dataclass whose fields carry type annotations.
-        raw: the suite's section.
-        where: prefix of error messages, e.g. "suites/mnist.yaml: scorers.transfer".
-
-    Raises:
-        SuiteError: on an unknown key or a value of the wrong type.
-    """
-    hints = typing.get_type_hints(settings_class)
-    fields = {f.name for f in dataclasses.fields(settings_class) if f.init}
-    for key, value in raw.items():
-        if key not in fields:
-            raise SuiteError(f"{where}: unknown key '{key}' (known: {', '.join(sorted(fields))})")
-        check_type(value, hints[key], f"{where}.{key}")
-    converted = {key: tuple(value) if isinstance(value, list) else value for key, value in raw.items()}
-    converted = {key: float(value) if hints[key] is float else value for key, value in converted.items()}
-    try:
-        return settings_class(**converted)
-    except (ValueError, SuiteError) as error:
-        raise SuiteError(f"{where}: {error}") from None
-
-
-def check_type(value, expected, where):
-    """Raises SuiteError unless `value` fits the annotation `expected` (int, float, str, bool, Optional, tuple, list, dict)."""
-    if not _fits(value, expected):
-        raise SuiteError(f"{where}: expected {_describe(expected)}, got {value!r}")
-
-
-def _fits(value, expected):
-    origin = typing.get_origin(expected)
-    if origin in (typing.Union, types.UnionType):
-        return any(_fits(value, option) for option in typing.get_args(expected))
-    if expected is type(None):
-        return value is None
-    if expected is bool:
-        return isinstance(value, bool)
-    if expected is int:
-        return isinstance(value, int) and not isinstance(value, bool)
-    if expected is float:
-        return isinstance(value, (int, float)) and not isinstance(value, bool)
-    if origin in (tuple, list) or expected in (tuple, list):
-        args = [a for a in typing.get_args(expected) if a is not Ellipsis]
-        return isinstance(value, (list, tuple)) and all(_fits(item, args[0]) for item in value) if args else isinstance(value, (list, tuple))
-    if origin is dict or expected is dict:
-        return isinstance(value, dict)
-    return isinstance(value, expected)
-
-
-def _describe(expected):
-    origin = typing.get_origin(expected)
-    if origin in (typing.Union, types.UnionType):
-        return " or ".join(_describe(option) for option in typing.get_args(expected))
-    if expected is type(None):
-        return "null"
-    if origin in (tuple, list) or expected in (tuple, list):
-        args = [a for a in typing.get_args(expected) if a is not Ellipsis]
-        return f"a list of {_describe(args[0])}s" if args else "a list"
-    names = {int: "an integer", float: "a number", str: "a string", bool: "true or false", dict: "a mapping"}
-    return names.get(expected, getattr(expected, "__name__", str(expected)))

@@ -14,7 +14,7 @@ seed: 3
 output: out
 models: [fc10_wd1e-4, fc100_100_10]
 scorers:
-  min_distortion: {num_examples: 20, target: random}
+  min_distortion: {num_examples: 20, target_policy: random}
   transfer: {magnify: literal}
 """
 
@@ -56,7 +56,7 @@ def test_hash_depends_on_settings_not_on_output(tmp_path):
         (("dataset: mnist", "dataset: cifar"), "dataset: unknown dataset 'cifar'"),
         (("num_examples: 20", "num_examples: many"), "scorers.min_distortion.num_examples: expected an integer"),
         (("num_examples: 20", "num_exampels: 20"), "scorers.min_distortion: unknown key 'num_exampels'"),
-        (("target: random", "target: everything"), "scorers.min_distortion: target: expected one of"),
+        (("target_policy: random", "target_policy: everything"), "scorers.min_distortion: target_policy: expected one of"),
         (("magnify: literal", "magnify: 3"), "scorers.transfer.magnify: expected a string, got 3"),
         (("transfer:", "tranfser:"), "scorers: unknown scorer 'tranfser'"),
         (("name: tiny\n", ""), "missing required key 'name'"),
@@ -73,7 +73,7 @@ def test_mistakes_name_the_file_and_the_key(tmp_path, change, message):
 
 
 def test_transfer_needs_min_distortion(tmp_path):
-    path = write(tmp_path, VALID.replace("  min_distortion: {num_examples: 20, target: random}\n", ""))
+    path = write(tmp_path, VALID.replace("  min_distortion: {num_examples: 20, target_policy: random}\n", ""))
     with pytest.raises(SuiteError, match="scorers.transfer: needs scorers.min_distortion"):
         load_suite(path)
 
@@ -89,3 +89,22 @@ def test_shipped_suites_are_valid():
     for name in ("suites/mnist.yaml", "suites/smoke.yaml"):
         suite = load_suite(name)
         assert suite.models
+
+
+def test_attack_section_becomes_typed_settings_and_unknown_keys_list_the_known(tmp_path):
+    suite = load_suite(write(tmp_path, VALID + "attack: {batch_size: 16, kappa: 1}\n"))
+    assert suite.attack.batch_size == 16 and suite.attack.kappa == 1.0 and isinstance(suite.attack.kappa, float)
+    with pytest.raises(SuiteError) as raised:
+        load_suite(write(tmp_path, VALID + "attack: {max_iterations: 5}\n"))
+    message = str(raised.value)
+    assert "attack: unknown key 'max_iterations' (known: " in message and "max_evaluations" in message
+    with pytest.raises(SuiteError, match="attack.tfp_max_iterations: applies to inner_solver: tfp only"):
+        load_suite(write(tmp_path, VALID + "attack: {tfp_max_iterations: 5}\n"))
+    assert load_suite(write(tmp_path, VALID + "attack: {inner_solver: tfp, tfp_max_iterations: 5}\n")).attack.tfp_max_iterations == 5
+
+
+def test_hash_covers_the_effective_settings(tmp_path):
+    plain = load_suite(write(tmp_path, VALID)).hash()
+    defaults_spelled_out = VALID.replace("transfer: {magnify: literal}", "transfer: {magnify: literal, magnified_rms: 0.1}")
+    assert load_suite(write(tmp_path, defaults_spelled_out + "attack: {batch_size: 64}\n")).hash() == plain
+    assert load_suite(write(tmp_path, VALID + "attack: {batch_size: 32}\n")).hash() != plain

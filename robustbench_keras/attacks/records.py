@@ -7,12 +7,12 @@ Aggregates are pure functions of the rows (`summarize_distortions`), never kept 
 import dataclasses
 import json
 import os
-import tempfile
 
 import numpy as np
 
+from robustbench_keras.atomic import atomic_write
 from robustbench_keras.errors import DataError
-from robustbench_keras.scorers.statistics import bootstrap_ci
+from robustbench_keras.statistics import bootstrap_ci
 
 SCHEMA_VERSION = 1
 
@@ -74,19 +74,14 @@ class AttackRecords:
 
     def save(self, path):
         """Writes the records to `path` (.npz with the metadata as JSON inside), atomically."""
-        path = os.fspath(path)
-        folder = os.path.dirname(os.path.abspath(path))
-        os.makedirs(folder, exist_ok=True)
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
         meta = json.dumps({"schema_version": SCHEMA_VERSION, "metadata": self.metadata}, sort_keys=True)
-        handle, temporary = tempfile.mkstemp(suffix=".npz", dir=folder)
-        try:
-            with os.fdopen(handle, "wb") as stream:
+
+        def write(temporary):
+            with open(temporary, "wb") as stream:
                 np.savez(stream, metadata_json=np.array(meta), **{name: getattr(self, name) for name in _DTYPES})
-            os.replace(temporary, path)
-        except BaseException:
-            if os.path.exists(temporary):
-                os.remove(temporary)
-            raise
+
+        atomic_write(path, write)
 
     @classmethod
     def load(cls, path):

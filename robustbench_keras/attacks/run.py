@@ -5,7 +5,7 @@ import numpy as np
 from robustbench_keras.attacks.targets import candidate_targets
 
 
-def run_attack(attack, model, x, labels, policy="random", seed=0, targets=None, progress=True):
+def run_attack(attack, model, x, labels, target_policy="random", seed=0, targets=None, progress=True):
     """Attacks every example of x toward the targets its policy picks.
 
     For "closest" all wrong labels are attacked (batched as (classes - 1) * n problems) and each
@@ -17,7 +17,7 @@ def run_attack(attack, model, x, labels, policy="random", seed=0, targets=None, 
         model: Keras model returning logits (n, classes).
         x: float32 (n, ...) in [0, 1].
         labels: int (n,), true labels.
-        policy: one of `targets.TARGET_POLICIES`.
+        target_policy: one of `targets.TARGET_POLICIES`.
         seed: seed of the "random" policy.
         targets: int (n,), only with policy "given".
         progress: show a progress line.
@@ -32,7 +32,7 @@ def run_attack(attack, model, x, labels, policy="random", seed=0, targets=None, 
     x = np.asarray(x, dtype=np.float32)
     labels = np.asarray(labels, dtype=np.int64)
     logits = np.asarray(model.predict(x, batch_size=1024, verbose=0))
-    candidates = candidate_targets(policy, labels, num_classes=logits.shape[-1], seed=seed, logits=logits,
+    candidates = candidate_targets(target_policy, labels, num_classes=logits.shape[-1], seed=seed, logits=logits,
                                 targets=targets)
     n, k = candidates.shape
     # Rows ordered candidate-major per example: example i, target j -> row i * k + j.
@@ -47,5 +47,5 @@ def run_attack(attack, model, x, labels, policy="random", seed=0, targets=None, 
         for name, total in per_example.items():
             setattr(records, name, total)
     records.index = np.arange(n)
-    records.metadata = {"attack": attack.settings(), "target_policy": policy, "seed": int(seed)}
+    records.metadata = {"attack": attack.settings.to_json(), "target_policy": target_policy, "seed": int(seed)}
     return records

@@ -7,6 +7,7 @@ true bounds `-x <= r <= 1 - x`, value and gradient from the same Keras model thr
 the cross-check of the batched solver and the baseline of the benchmarks.
 """
 
+import dataclasses
 import time
 
 import numpy as np
@@ -23,14 +24,14 @@ from robustbench_keras.quiet import import_tensorflow
 tf = import_tensorflow()
 
 
-def run_reference(attack, model, x, targets, labels=None, progress=False):
-    """Attacks each example alone with SciPy's L-BFGS-B, using `attack`'s settings.
+def run_reference(settings, model, x, targets, labels=None, progress=False):
+    """Attacks each example alone with SciPy's L-BFGS-B, with the batched attack's settings.
 
-    `max_iterations` and `num_correction_pairs` become L-BFGS-B's `maxiter` and `maxcor`;
+    `max_evaluations` and `num_correction_pairs` become L-BFGS-B's `maxfun` and `maxcor`;
     `tolerance` its `gtol` and `f_relative_tolerance` its `ftol`.
 
     Args:
-        attack: LBFGSAttack whose settings to use.
+        settings: the `AttackSettings` to use.
         model, x, targets, labels, progress: as `LBFGSAttack.run`.
 
     Returns:
@@ -42,22 +43,19 @@ def run_reference(attack, model, x, targets, labels=None, progress=False):
     flat = x.reshape(n, -1)
     targets = np.asarray(targets, dtype=np.int64).reshape(n)
     labels = np.full(n, -1, np.int64) if labels is None else np.asarray(labels, dtype=np.int64).reshape(n)
-    kernels = BatchSolver(model, shape, 1, inner_solver="batched", loss=attack.loss, kappa=attack.kappa,
-                          success_margin=attack.success_margin, max_iterations=1, num_correction_pairs=1,
-                          tolerance=0.0, f_relative_tolerance=0.0, max_line_search_iterations=1,
-                          num_boundary_steps=attack.num_boundary_steps, jit_compile=False)
+    kernels = BatchSolver(model, shape, dataclasses.replace(settings, batch_size=1, jit_compile=False))
 
     @tf.function(reduce_retracing=True)
     def value_and_gradients(r, x_row, target, c):
         value, gradient, logits = make_value_and_gradients(
-            model, x_row, target, c, attack.loss, attack.kappa, shape)(r)
+            model, x_row, target, c, settings.loss, settings.kappa, shape)(r)
         return value[0], gradient[0], target_margin(logits, target)[0]
 
     columns = {key: [] for key in ("success", "c", "x_adv", "num_grad_evals", "num_forward_evals", "time_s")}
     bar = Progress("SciPy L-BFGS-B reference", n, unit="example", enabled=progress)
     for i in range(n):
         started = time.perf_counter()
-        row = _attack_one(attack, kernels, value_and_gradients, flat[i:i + 1], targets[i:i + 1].astype(np.int32))
+        row = _attack_one(settings, kernels, value_and_gradients, flat[i:i + 1], targets[i:i + 1].astype(np.int32))
         row["time_s"] = time.perf_counter() - started
         for key, value in row.items():
             columns[key].append(value)
@@ -68,7 +66,7 @@ def run_reference(attack, model, x, targets, labels=None, progress=False):
     measured = distortions(x, x_adv)
     for key in measured:
         measured[key][~success] = np.nan
-    metadata = {"attack": dict(attack.settings(), inner_solver="scipy.optimize.minimize(method='L-BFGS-B')",
+    metadata = {"attack": dict(settings.to_json(), inner_solver="scipy.optimize.minimize(method='L-BFGS-B')",
                                batch_size=1, jit_compile=False)}
     return AttackRecords(index=np.arange(n), label=labels, target=targets, x_adv=x_adv,
                          distortion_rms=measured["rms"], distortion_l2=measured["l2"],
@@ -76,10 +74,10 @@ def run_reference(attack, model, x, targets, labels=None, progress=False):
                          **{key: np.array(value) for key, value in columns.items()})
 
 
-def _attack_one(attack, kernels, value_and_gradients, x, target):
+def _attack_one(settings, kernels, value_and_gradients, x, target):
     """The c search for one flat example x (1, m); returns its record fields."""
     clean_margin = kernels.margins(x, target).numpy()
-    if clean_margin[0] > attack.success_margin:
+    if clean_margin[0] > settings.success_margin:
         return {"success": True, "c": 0.0, "x_adv": x[0], "num_grad_evals": 0,
                 "num_forward_evals": 1}
     x_row, target_t = tf.constant(x), tf.constant(target)
@@ -91,40 +89,40 @@ def _attack_one(attack, kernels, value_and_gradients, x, target):
         nonlocal num_calls
         num_calls += 1
         value, gradient, margin = value_and_gradients(tf.constant(r[None], tf.float32), x_row, target_t, c_t)
-        if margin.numpy() > attack.success_margin:
+        if margin.numpy() > settings.success_margin:
             x_adv = np.clip(x[0] + r.astype(np.float32), 0.0, 1.0)
             sq_distance = float(np.sum(np.square(x_adv - x[0])))
             if sq_distance < best["sq_distance"]:
                 best.update(sq_distance=sq_distance, x=x_adv, c=c)
-            fraction = (attack.success_margin - clean_margin[0]) / (float(margin.numpy()) - clean_margin[0])
+            fraction = (settings.success_margin - clean_margin[0]) / (float(margin.numpy()) - clean_margin[0])
             promised = np.sqrt(sq_distance) * min(max(fraction, 0.0), 1.0)
             if promised < promising["distance"]:
                 promising.update(distance=promised, x=x_adv, c=c)
         return float(value.numpy()), gradient.numpy().astype(np.float64)
 
     bounds = scipy.optimize.Bounds(-x[0].astype(np.float64), 1.0 - x[0].astype(np.float64))
-    search = CSearch(attack.initial_c, 1, attack.c_factor)
+    search = CSearch(settings.initial_c, 1, settings.c_factor)
     r = np.zeros(x.shape[1])
-    for _ in range(attack.num_c_steps):
+    for _ in range(settings.num_c_steps):
         c = float(search.c[0])
         result = scipy.optimize.minimize(
             fun, r, args=(tf.constant([c], tf.float32), c), jac=True, method="L-BFGS-B", bounds=bounds,
-            options={"maxiter": attack.max_iterations, "maxcor": attack.num_correction_pairs,
-                     "gtol": attack.tolerance, "ftol": attack.f_relative_tolerance})
+            options={"maxfun": settings.max_evaluations, "maxcor": settings.num_correction_pairs,
+                     "gtol": settings.tolerance, "ftol": settings.f_relative_tolerance})
         r = result.x
         final = np.clip(x + r.astype(np.float32), 0.0, 1.0)
-        search.update(kernels.margins(final, target).numpy() > attack.success_margin)
+        search.update(kernels.margins(final, target).numpy() > settings.success_margin)
     found = np.isfinite(best["sq_distance"])
     if not found:
         return {"success": False, "c": np.nan, "x_adv": x[0], "num_grad_evals": num_calls,
-                "num_forward_evals": 1 + attack.num_c_steps}
+                "num_forward_evals": 1 + settings.num_c_steps}
     # As in the batched attack: both kept candidates go through the boundary step, the closer wins.
     results = []
     for kept in (best, promising):
         refined = kernels.refine(x, target, kept["x"][None], np.array([True])).numpy()
-        if not kernels.margins(refined, target).numpy()[0] > attack.success_margin:
+        if not kernels.margins(refined, target).numpy()[0] > settings.success_margin:
             refined = kept["x"][None]
         results.append((float(np.sum(np.square(refined - x))), refined[0], kept["c"]))
     _, x_adv, c = min(results, key=lambda result: result[0])
     return {"success": True, "c": c, "x_adv": x_adv, "num_grad_evals": num_calls,
-            "num_forward_evals": 1 + attack.num_c_steps + 2 * (attack.num_boundary_steps + 1)}
+            "num_forward_evals": 1 + settings.num_c_steps + 2 * (settings.num_boundary_steps + 1)}

@@ -1,9 +1,10 @@
 """Compiled batch kernels of the attack: one L-BFGS solve per c, the boundary step, margins.
 
 All kernels work on a fixed batch of `batch_size` flat rows (the caller pads the last batch), so
-each is traced once. The L-BFGS solve is one `tfp.optimizer.lbfgs_minimize` call over a
-(batch, m) position with a per-row c; its line searches run in lock-step across the batch, so
-every call of the objective evaluates every row, and the evaluation counters count every row.
+each is traced once. The L-BFGS solve works on a (batch, m) position with a per-row c: by default
+`batched_lbfgs.minimize` (per-row line searches, curvature memory carried across c steps), or
+`tfp.optimizer.lbfgs_minimize` (lock-step line searches). Every call of the objective evaluates
+every row, and the evaluation counters count every row.
 
 The objective function also keeps, per row, the closest successful adversarial it has seen at
 *any* evaluation, line-search trial points included (`best_x`, `best_sq_distance`): the point is
@@ -50,35 +51,18 @@ class BatchSolver:
     Args:
         model: Keras model returning logits (batch, classes).
         input_shape: per-example input shape of the model, e.g. (28, 28).
-        batch_size: rows per call.
-        loss: objective loss, see `objective.LOSSES`.
-        kappa: margin of the squared hinge.
-        success_margin: a point counts as adversarial when `z_t - max_{j != t} z_j` exceeds this, so
-            that it stays adversarial when the model is re-run in another batch (float32 rounding).
-        max_iterations: L-BFGS iterations per solve.
-        num_correction_pairs: L-BFGS memory.
-        tolerance: L-BFGS gradient-norm tolerance.
-        f_relative_tolerance: L-BFGS relative objective change tolerance.
-        max_line_search_iterations: Hager-Zhang line search limit per iteration.
-        num_boundary_steps: bisection steps of the final boundary step.
-        jit_compile: compile the kernels with XLA: true, false or "auto" (`resolve_jit_compile`).
+        settings: `AttackSettings`; its batch size, loss, solver and boundary-step settings shape the kernels.
     """
 
-    def __init__(self, model, input_shape, batch_size, *, inner_solver, loss, kappa, success_margin, max_iterations,
-                 num_correction_pairs, tolerance, f_relative_tolerance, max_line_search_iterations,
-                 num_boundary_steps, jit_compile):
+    def __init__(self, model, input_shape, settings):
         self.model = model
+        self.settings = settings
         self.input_shape = tuple(int(d) for d in input_shape)
-        self.batch_size = int(batch_size)
+        self.batch_size = settings.batch_size
         self.num_features = 1
         for d in self.input_shape:
             self.num_features *= d
-        self.loss, self.kappa, self.success_margin = loss, float(kappa), float(success_margin)
-        self.inner_solver = inner_solver
-        self.max_iterations, self.num_correction_pairs = int(max_iterations), int(num_correction_pairs)
-        self.tolerance, self.f_relative_tolerance = float(tolerance), float(f_relative_tolerance)
-        self.max_line_search_iterations = int(max_line_search_iterations)
-        self.num_boundary_steps = int(num_boundary_steps)
+        self.success_margin = settings.success_margin
         shape = (self.batch_size, self.num_features)
         self.best_x = tf.Variable(tf.zeros(shape), trainable=False)
         self.best_sq_distance = tf.Variable(tf.zeros(shape[:1]), trainable=False)
@@ -86,14 +70,14 @@ class BatchSolver:
         self.promising_distance = tf.Variable(tf.zeros(shape[:1]), trainable=False)
         self.clean_margin = tf.Variable(tf.zeros(shape[:1]), trainable=False)
         self.num_calls = tf.Variable(0, dtype=tf.int64, trainable=False)
-        self.jit_compile = resolve_jit_compile(model, jit_compile)
+        self.jit_compile = resolve_jit_compile(model, settings.jit_compile)
         self.solve = tf.function(self._solve, jit_compile=self.jit_compile, reduce_retracing=True)
         self.refine = tf.function(self._refine, jit_compile=self.jit_compile, reduce_retracing=True)
         self.margins = tf.function(self._margins, jit_compile=self.jit_compile, reduce_retracing=True)
 
     def empty_memory(self):
         """A curvature memory with no pairs, for the first solve of a batch."""
-        return batched_lbfgs.empty_memory(self.batch_size, self.num_features, self.num_correction_pairs)
+        return batched_lbfgs.empty_memory(self.batch_size, self.num_features, self.settings.num_correction_pairs)
 
     def reset_best(self, best_x, best_sq_distance, clean_margin):
         """Sets the kept bests per row: float32 (batch, m) and (batch,), inf where none yet, and the
@@ -123,8 +107,9 @@ class BatchSolver:
         Returns:
             (final r (batch, m), margin at clip(x + r) (batch,), objective (batch,), memory).
         """
+        settings = self.settings
         value_and_gradients = make_value_and_gradients(
-            self.model, x, targets, c, self.loss, self.kappa, self.input_shape)
+            self.model, x, targets, c, settings.loss, settings.kappa, self.input_shape)
 
         def tracked(r):
             value, gradient, logits = value_and_gradients(r)
@@ -143,20 +128,21 @@ class BatchSolver:
             self.num_calls.assign_add(1)
             return value, gradient
 
-        if self.inner_solver == "tfp":
+        if settings.inner_solver == "tfp":
             result = tfp.optimizer.lbfgs_minimize(
                 tracked, initial_position=r0, stopping_condition=tfp.optimizer.converged_all,
-                max_iterations=self.max_iterations, num_correction_pairs=self.num_correction_pairs,
-                tolerance=self.tolerance, f_relative_tolerance=self.f_relative_tolerance,
-                max_line_search_iterations=self.max_line_search_iterations)
+                max_iterations=settings.tfp_max_iterations, num_correction_pairs=settings.num_correction_pairs,
+                tolerance=settings.tolerance, f_relative_tolerance=settings.f_relative_tolerance,
+                max_line_search_iterations=settings.tfp_max_line_search_iterations)
+            value = result.objective_value
         else:
             result = batched_lbfgs.minimize(
                 tracked, r0, batched_lbfgs.shift_memory(memory, c - previous_c),
-                max_evaluations=self.max_iterations, tolerance=self.tolerance,
-                f_relative_tolerance=self.f_relative_tolerance)
-            memory = result.memory
+                max_evaluations=settings.max_evaluations, tolerance=settings.tolerance,
+                f_relative_tolerance=settings.f_relative_tolerance)
+            memory, value = result.memory, result.value
         final = tf.clip_by_value(x + result.position, 0.0, 1.0)
-        return result.position, self._margins(final, targets), result.objective_value if self.inner_solver == "tfp" else result.value, memory
+        return result.position, self._margins(final, targets), value, memory
 
     def _refine(self, x, targets, x_adv, active):
         """Bisects the segment x -> x_adv for the point closest to x still classified as the target.
@@ -173,7 +159,7 @@ class BatchSolver:
         low = tf.zeros(tf.shape(targets), tf.float32)
         high = tf.ones(tf.shape(targets), tf.float32)
         direction = x_adv - x
-        for _ in range(self.num_boundary_steps):
+        for _ in range(self.settings.num_boundary_steps):
             middle = 0.5 * (low + high)
             point = tf.clip_by_value(x + middle[:, None] * direction, 0.0, 1.0)
             success = self._margins(point, targets) > self.success_margin

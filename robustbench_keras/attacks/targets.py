@@ -18,11 +18,11 @@ from robustbench_keras.errors import SuiteError
 TARGET_POLICIES = ("random", "next", "least_likely", "closest", "given")
 
 
-def choose_targets(policy, model, x, labels, *, seed=0, targets=None):
+def choose_targets(target_policy, model, x, labels, *, seed=0, targets=None):
     """One target per example, by policy ("closest" has no single target: use `run_attack`).
 
     Args:
-        policy: one of `TARGET_POLICIES` except "closest".
+        target_policy: one of `TARGET_POLICIES` except "closest".
         model: Keras model returning logits (used by "least_likely" and for the number of classes).
         x: float32 (n, ...) in [0, 1]; labels: int (n,), the true labels.
         seed: seed of "random".
@@ -34,19 +34,19 @@ def choose_targets(policy, model, x, labels, *, seed=0, targets=None):
     Raises:
         SuiteError: unknown policy, "closest", missing or misplaced targets, or a target equal to its label.
     """
-    if policy == "closest":
+    if target_policy == "closest":
         raise SuiteError("choose_targets: 'closest' tries every wrong label, it has no single target; "
-                         "pass policy='closest' to run_attack instead")
+                         "pass target_policy='closest' to run_attack instead")
     logits = np.asarray(model.predict(np.asarray(x, np.float32), batch_size=1024, verbose=0))
-    return candidate_targets(policy, labels, num_classes=logits.shape[-1], seed=seed, logits=logits,
+    return candidate_targets(target_policy, labels, num_classes=logits.shape[-1], seed=seed, logits=logits,
                              targets=targets)[:, 0]
 
 
-def candidate_targets(policy, labels, *, num_classes=10, seed=0, logits=None, targets=None):
+def candidate_targets(target_policy, labels, *, num_classes=10, seed=0, logits=None, targets=None):
     """Candidate targets per example: one column, or every wrong label for "closest".
 
     Args:
-        policy: one of `TARGET_POLICIES`.
+        target_policy: one of `TARGET_POLICIES`.
         labels: int (n,), the true labels.
         num_classes: number of classes.
         seed: seed of "random".
@@ -60,12 +60,12 @@ def candidate_targets(policy, labels, *, num_classes=10, seed=0, logits=None, ta
         SuiteError: unknown policy, missing or misplaced targets, or a given target equal to the label.
     """
     labels = np.asarray(labels, dtype=np.int64)
-    if policy not in TARGET_POLICIES:
-        raise SuiteError(f"target policy: expected one of {', '.join(TARGET_POLICIES)}, got {policy!r}")
-    if (targets is not None) != (policy == "given"):
-        raise SuiteError(f"target policy {policy!r}: targets are passed exactly when the policy is 'given'; "
+    if target_policy not in TARGET_POLICIES:
+        raise SuiteError(f"target policy: expected one of {', '.join(TARGET_POLICIES)}, got {target_policy!r}")
+    if (targets is not None) != (target_policy == "given"):
+        raise SuiteError(f"target policy {target_policy!r}: targets are passed exactly when the policy is 'given'; "
                          f"got targets={'an array' if targets is not None else 'None'}")
-    if policy == "given":
+    if target_policy == "given":
         targets = np.asarray(targets, dtype=np.int64)
         if targets.shape != labels.shape:
             raise SuiteError(f"targets: expected shape {labels.shape} like the labels, got {targets.shape}")
@@ -76,12 +76,12 @@ def candidate_targets(policy, labels, *, num_classes=10, seed=0, logits=None, ta
             raise SuiteError(f"targets: each target must differ from the example's label, got "
                              f"{same.size} equal (first at index {same[0]}); pick wrong labels")
         return targets[:, None]
-    if policy == "random":
+    if target_policy == "random":
         offsets = np.random.default_rng(seed).integers(1, num_classes, size=labels.shape)
         return ((labels + offsets) % num_classes)[:, None]
-    if policy == "next":
+    if target_policy == "next":
         return ((labels + 1) % num_classes)[:, None]
-    if policy == "least_likely":
+    if target_policy == "least_likely":
         if logits is None:
             raise ValueError("candidate_targets: 'least_likely' needs the clean logits")
         masked = np.where(np.arange(num_classes)[None, :] == labels[:, None], np.inf, np.asarray(logits))

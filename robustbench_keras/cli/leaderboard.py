@@ -29,15 +29,14 @@ def _suite(args):
 
 def handle_show(args):
     from robustbench_keras.leaderboard.markdown import render_markdown
-    from robustbench_keras.leaderboard.reports import RANKING_SPLIT
     from robustbench_keras.leaderboard.store import load_leaderboard
 
     document = load_leaderboard(Path(_suite(args).output) / "leaderboard.json")
-    print(render_markdown(document, ranking_split=RANKING_SPLIT))
+    print(render_markdown(document))
 
 
 def handle_verify(args):
-    from robustbench_keras.verification import verify_entries
+    from robustbench_keras.pipeline.verify import verify_entries
 
     checks = verify_entries(_suite(args), args.entry, num_distortion_examples=args.distortions)
     for check in checks:

@@ -16,7 +16,7 @@ def register_subparser(subparsers):
 
 
 def handle(args):
-    from robustbench_keras.runner import run_suite
+    from robustbench_keras.pipeline.run import run_suite
 
     suite = load_suite_with_overrides(args.suite, args)
     outputs, stage_times = run_suite(suite, progress=not args.quiet)

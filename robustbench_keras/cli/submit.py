@@ -1,7 +1,10 @@
 """`submit MODEL --name NAME --suite SUITE`: add a Keras model to a suite's leaderboard."""
 
 from robustbench_keras.cli.options import add_suite_overrides, load_suite_with_overrides
-from robustbench_keras.submission import DEFAULT_MAX_SIZE_BYTES
+
+# The submission loader's default (`submission.loading.DEFAULT_MAX_SIZE_BYTES`, checked by a test): that
+# module imports Keras, which `--help` must not.
+DEFAULT_MAX_MODEL_SIZE_MB = 200
 
 
 def register_subparser(subparsers):
@@ -25,7 +28,7 @@ def register_subparser(subparsers):
         help="allow Lambda layers and custom classes; their code RUNS on this machine: only for files you trust",
     )
     parser.add_argument(
-        "--max-model-size-mb", type=float, default=DEFAULT_MAX_SIZE_BYTES / 2**20,
+        "--max-model-size-mb", type=float, default=DEFAULT_MAX_MODEL_SIZE_MB,
         help="refuse larger model files (default %(default)g MB)",
     )
     add_suite_overrides(parser)
@@ -33,7 +36,7 @@ def register_subparser(subparsers):
 
 
 def handle(args):
-    from robustbench_keras.submit import submit_model
+    from robustbench_keras.pipeline.submit import submit_model
 
     suite = load_suite_with_overrides(args.suite, args)
     entry = submit_model(
@@ -41,7 +44,11 @@ def handle(args):
         update=args.update, trust_model_code=args.trust_model_code,
         max_size_bytes=int(args.max_model_size_mb * 2**20), progress=not args.quiet,
     )
-    errors = entry["clean_errors"]
-    print(f"submitted '{entry['id']}': test error {100 * errors['test']:.2f}%")
-    for split, summary in entry.get("min_distortion", {}).items():
-        print(f"mean minimal distortion ({split}, n={summary['n']}): {summary['mean']}")
+    print(f"submitted '{entry.id}': test error {100 * entry.clean_errors['test']:.2f}%")
+    for split, summary in entry.sections.get("min_distortion", {}).items():
+        print(f"mean minimal distortion ({split}, n={summary['n']}): {format_distortion(summary['mean'])}")
+
+
+def format_distortion(value):
+    """A distortion with 4 significant digits, e.g. "0.05453"; "none succeeded" for a missing mean (null)."""
+    return "none succeeded" if value is None else f"{value:.4g}"

@@ -1,21 +1,19 @@
 """Assembles a run's leaderboard document from its entries, with the provenance shared by all of them."""
 
-from robustbench_keras.attacks import LBFGSAttack
-from robustbench_keras.leaderboard.store import nan_to_null
+import dataclasses
+
+from robustbench_keras.leaderboard.store import SCHEMA_VERSION, nan_to_null
 from robustbench_keras.provenance import software_versions, utc_now
 
-SCHEMA_VERSION = "1.0"
 
-
-def build_document(suite, dataset, entries, controls=None, table5=None):
+def build_document(suite, dataset, entries, sections=None):
     """The leaderboard document of one suite run.
 
     Args:
         suite: the validated `Suite` that produced the entries.
         dataset: the `Dataset` used (its fingerprint is recorded).
-        entries: the per-model entries, in table order.
-        controls: transfer control rows, or None.
-        table5: the AlexNet spectral bounds of Table 5, or None.
+        entries: the per-model `Entry` objects, in table order.
+        sections: top-level sections the scorers produced (e.g. "controls", "table5").
 
     Returns:
         A JSON-able dict following `leaderboard/schema.json` (NaN statistics, e.g. of a sample with
@@ -28,17 +26,15 @@ def build_document(suite, dataset, entries, controls=None, table5=None):
         "software": software_versions(),
         "data_fingerprint": dataset.fingerprint,
         "attack": attack_description(suite),
-        "entries": list(entries),
+        "scorers": {name: dataclasses.asdict(settings) for name, settings in suite.scorers.items()},
+        "entries": [entry.to_json() for entry in entries],
     }
-    if controls:
-        document["controls"] = controls
-    if table5:
-        document["table5"] = table5
+    document.update({key: value for key, value in (sections or {}).items() if value})
     return nan_to_null(document)
 
 
 def attack_description(suite):
-    """The attack's full settings (defaults included) and the target policy ("none" if nothing is attacked)."""
+    """The attack's effective settings (defaults included) and the target policy ("none" if nothing is attacked)."""
     min_distortion = suite.scorers.get("min_distortion")
-    target_policy = min_distortion.target if min_distortion is not None else "none"
-    return dict(LBFGSAttack(**suite.attack).settings(), target_policy=target_policy)
+    target_policy = min_distortion.target_policy if min_distortion is not None else "none"
+    return dict(suite.attack.to_json(), target_policy=target_policy)

@@ -7,7 +7,8 @@ from the network; figures are relative `<img>` links to PNGs beside the page.
 from html import escape
 
 from robustbench_keras.leaderboard.baselines import load_baselines
-from robustbench_keras.leaderboard.tables import Comparison, build_ranking, build_tables, format_comparison
+from robustbench_keras.leaderboard.cells import Comparison, format_comparison, format_value
+from robustbench_keras.leaderboard.tables import build_ranking, build_tables, ranking_split as default_ranking_split
 
 STYLE = """
 body { font-family: sans-serif; margin: 2em; color: #222; }
@@ -22,9 +23,11 @@ img { max-width: 100%; }
 """
 
 
-def _cell(cell):
+def _cell(cell, has_paper=True):
     if not isinstance(cell, Comparison):
         return f"<td>{escape(str(cell))}</td>"
+    if not has_paper:
+        return f'<td class="comparison"><span class="ours">{escape(format_value(cell.ours, cell.unit))}</span></td>'
     paper, ours, difference = (escape(text) for text in format_comparison(cell))
     separator = '<span class="sep"> | </span>'
     return (
@@ -36,26 +39,27 @@ def _cell(cell):
 def render_table(table):
     """One `tables.Table` as an HTML section with a `<table id=KEY>`."""
     header = "".join(f"<th>{escape(column)}</th>" for column in table.columns)
-    body = "\n".join("<tr>" + "".join(_cell(cell) for cell in row) + "</tr>" for row in table.rows)
+    body = "\n".join("<tr>" + "".join(_cell(cell, table.has_paper) for cell in row) + "</tr>" for row in table.rows)
     return (
         f'<section><h2>{escape(table.title)}</h2><p>{escape(table.note)}</p>\n'
         f'<table id="{escape(table.key)}"><thead><tr>{header}</tr></thead>\n<tbody>\n{body}\n</tbody></table></section>'
     )
 
 
-def render_html(document, baselines=None, figures=(), ranking_split="test"):
+def render_html(document, baselines=None, figures=(), ranking_split=None):
     """The whole leaderboard page.
 
     Args:
         document: a valid leaderboard document (see `store.load_leaderboard`).
         baselines: the paper's values; None reads `baselines/szegedy2014.json`.
         figures: (caption, relative path) pairs, shown as `<img>` at the end.
-        ranking_split: "test" or "train", the min-distortion sample the ranking uses.
+        ranking_split: the min-distortion sample the ranking uses; None: the run's Table 1 split.
 
     Returns:
         The page as a string (UTF-8 HTML5).
     """
     baselines = baselines if baselines is not None else load_baselines()
+    ranking_split = ranking_split or default_ranking_split(document)
     suite, data, attack = document["suite"], document["data_fingerprint"], document["attack"]
     software = ", ".join(f"{name} {version}" for name, version in document["software"].items())
     facts = [

@@ -5,7 +5,8 @@ Szegedy et al. 2014 (arXiv 1312.6199). Each comparison cell reads `paper | ours 
 """
 
 from robustbench_keras.leaderboard.baselines import load_baselines
-from robustbench_keras.leaderboard.tables import Comparison, build_ranking, build_tables, format_comparison
+from robustbench_keras.leaderboard.cells import Comparison, format_comparison, format_value
+from robustbench_keras.leaderboard.tables import build_ranking, build_tables, ranking_split as default_ranking_split
 
 LEGEND = (
     "Each comparison cell reads **paper \\| ours \\| ours − paper**; errors and rates in %, "
@@ -17,7 +18,9 @@ def _escape(text):
     return str(text).replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
 
 
-def _cell(cell):
+def _cell(cell, has_paper=True):
+    if isinstance(cell, Comparison) and not has_paper:
+        return _escape(format_value(cell.ours, cell.unit))
     if isinstance(cell, Comparison):
         return " \\| ".join(_escape(text) for text in format_comparison(cell))
     return _escape(cell)
@@ -28,7 +31,7 @@ def render_table(table):
     lines = [f"## {table.title}", "", table.note, ""]
     lines.append("| " + " | ".join(_escape(column) for column in table.columns) + " |")
     lines.append("|" + "|".join(["---"] + ["--:"] * (len(table.columns) - 1)) + "|")
-    lines += ["| " + " | ".join(_cell(cell) for cell in row) + " |" for row in table.rows]
+    lines += ["| " + " | ".join(_cell(cell, table.has_paper) for cell in row) + " |" for row in table.rows]
     return "\n".join(lines) + "\n"
 
 
@@ -48,19 +51,20 @@ def _header(document):
     ])
 
 
-def render_markdown(document, baselines=None, figures=(), ranking_split="test"):
+def render_markdown(document, baselines=None, figures=(), ranking_split=None):
     """The whole Markdown report of a leaderboard document.
 
     Args:
         document: a valid leaderboard document (see `store.load_leaderboard`).
         baselines: the paper's values; None reads `baselines/szegedy2014.json`.
         figures: (caption, relative path) pairs, shown as images at the end.
-        ranking_split: "test" or "train", the min-distortion sample the ranking uses.
+        ranking_split: the min-distortion sample the ranking uses; None: the run's Table 1 split.
 
     Returns:
         The report text.
     """
     baselines = baselines if baselines is not None else load_baselines()
+    ranking_split = ranking_split or default_ranking_split(document)
     parts = [_header(document), render_table(build_ranking(document, ranking_split))]
     parts += [render_table(table) for table in build_tables(document, baselines)]
     if figures:

@@ -1,9 +1,18 @@
-"""Scorers, one module per suite key and leaderboard section.
+"""Scorers, one module per suite key and leaderboard section, run in the order listed here.
 
 - `min_distortion`: Tables 1 and 3 (clean errors, average minimal distortion);
 - `transfer`: Tables 2 and 4 (cross-model error of adversarial examples, noise controls);
 - `spectral`: Table 5 (layerwise upper Lipschitz bounds);
 - `unit_semantics`: Property 1 (units versus random directions).
+
+Every scorer module follows one contract (CONTRIBUTING.md shows a worked example):
+
+    Settings                                   # frozen dataclass: the suite section, typed
+    run(settings, context) -> None             # fills context.entries[id].sections[name], context.*
+    tables(document, baselines, settings)      # -> [tables.Table] its rows in tables.md / index.html
+    figures(document, context)                 # -> [(caption, file name, draw, args)] (optional)
+
+Adding a scorer is one new module and its name in `SCORER_NAMES`.
 """
 
 import importlib

@@ -13,17 +13,22 @@ not depend on the chunking.
 import dataclasses
 import hashlib
 import json
+import time
 from pathlib import Path
 
 import numpy as np
 
 from robustbench_keras.attacks import qp_oracle
-from robustbench_keras.attacks import TARGET_POLICIES, AttackRecords, choose_targets, run_attack, summarize_distortions
-from robustbench_keras.errors import ModelError
+from robustbench_keras.attacks import (TARGET_POLICIES, AttackRecords, LBFGSAttack, choose_targets, run_attack,
+                                       summarize_distortions)
+from robustbench_keras.data.splits import SPLIT_NAMES
+from robustbench_keras.errors import LeaderboardError, ModelError
+from robustbench_keras.leaderboard.cells import Comparison, Table, display_names, lookup, paper_rows, row_ids
 from robustbench_keras.progress import Progress
 from robustbench_keras.provenance import file_sha256
 
-SPLITS = ("train", "test", "p1", "p2")
+NAME = "min_distortion"
+NUM_EXAMPLES_SHOWN = 8  # adversarial examples drawn per model
 
 
 @dataclasses.dataclass(frozen=True)
@@ -32,7 +37,7 @@ class Settings:
 
     Attributes:
         num_examples: examples attacked per model (the same sample for every model of a table).
-        target: target policy: "random" (seeded wrong label), "next", "least_likely" or "closest"
+        target_policy: "random" (seeded wrong label), "next", "least_likely" or "closest"
             (minimum over all wrong labels, the untargeted minimal distortion).
         table1_split: split Table 1 (and Table 2) models are attacked on; the paper: a training sample.
         table3_split: split Table 3 (and Table 4) models are attacked on; the paper: the test set.
@@ -40,7 +45,7 @@ class Settings:
     """
 
     num_examples: int = 1000
-    target: str = "random"
+    target_policy: str = "random"
     table1_split: str = "train"
     table3_split: str = "test"
     chunk_size: int = 250
@@ -51,15 +56,50 @@ class Settings:
         if self.chunk_size < 1:
             raise ValueError(f"chunk_size: expected a positive integer, got {self.chunk_size}")
         policies = [p for p in TARGET_POLICIES if p != "given"]
-        if self.target not in policies:
-            raise ValueError(f"target: expected one of {', '.join(policies)}, got '{self.target}'")
+        if self.target_policy not in policies:
+            raise ValueError(f"target_policy: expected one of {', '.join(policies)}, got '{self.target_policy}'")
         for name in ("table1_split", "table3_split"):
-            if getattr(self, name) not in SPLITS:
-                raise ValueError(f"{name}: expected one of {', '.join(SPLITS)}, got '{getattr(self, name)}'")
+            if getattr(self, name) not in SPLIT_NAMES:
+                raise ValueError(f"{name}: expected one of {', '.join(SPLIT_NAMES)}, got '{getattr(self, name)}'")
 
     def split_for(self, table):
-        """The split a model of paper table `table` ("table1", "table3" or None) is attacked on."""
+        """The split a model of paper table `table` ("table1" or "table3", see `paper_table`) is attacked on."""
         return self.table3_split if table == "table3" else self.table1_split
+
+
+def paper_table(train_split):
+    """The paper table listing a model's distortion: "table3" for models trained on P1 or P2, else "table1".
+
+    The one grouping rule of the suite: the transfer scorer's Tables 2 and 4 follow it.
+    """
+    return "table3" if train_split in ("p1", "p2") else "table1"
+
+
+def run(settings, context):
+    """Attacks each model on its table's seeded sample; writes `sections["min_distortion"]` per entry.
+
+    Every model of a table is attacked on the same sample (so transfer rows and columns line up);
+    models not scored in full (beside a submission) take their records from the records folder.
+    """
+    attack = LBFGSAttack(context.suite.attack)
+    seed = context.suite.seed
+    for model_id, model in context.models.items():
+        entry = context.entries[model_id]
+        split = settings.split_for(paper_table(entry.train_split))
+        if split not in context.samples:
+            x, y = context.dataset.split(split)
+            indices = sample_indices(len(x), settings.num_examples, seed)
+            context.samples[split] = (x[indices], y[indices])
+        x, y = context.samples[split]
+        start = time.perf_counter()
+        records, summary = score(
+            attack, model, x, y, target_policy=settings.target_policy, seed=seed, output=context.output,
+            name=f"{model_id}-{split}", progress=context.progress, chunk_size=settings.chunk_size,
+            fingerprint=f"{entry.checkpoint_sha256}:{context.dataset.fingerprint['id']}",
+        )
+        context.records[model_id] = records
+        entry.sections[NAME] = {split: summary}
+        entry.timings["min_distortion_s"] = time.perf_counter() - start
 
 
 def sample_indices(num_available, num_examples, seed):
@@ -68,16 +108,16 @@ def sample_indices(num_available, num_examples, seed):
     return np.sort(rng.choice(num_available, size=min(num_examples, num_available), replace=False))
 
 
-def score(attack, model, x, y, *, target, seed, records_dir, name, progress=True, chunk_size=250, fingerprint=""):
+def score(attack, model, x, y, *, target_policy, seed, output, name, progress=True, chunk_size=250, fingerprint=""):
     """Attacks every example of `x` and summarises the distortions.
 
     Args:
         attack: a configured `LBFGSAttack`.
         model: Keras model returning logits.
         x: float32 (N, 28, 28) in [0, 1], the sample to attack; y: int (N,) true labels.
-        target: target policy.
+        target_policy: see `Settings.target_policy`.
         seed: seed of the target draw and the attack.
-        records_dir: folder for the per-example records (and the resumable chunks).
+        output: the leaderboard's folder; records (and the resumable chunks) go under `records/`.
         name: file-name-safe name of this job, e.g. "fc10_wd1e-4-train".
         progress: show a progress line.
         chunk_size: examples per resumable chunk.
@@ -85,21 +125,44 @@ def score(attack, model, x, y, *, target, seed, records_dir, name, progress=True
 
     Returns:
         `(records, summary)`: the merged `AttackRecords` and the leaderboard summary, which carries
-        the target policy and the records' path and sha256.
+        the target policy and the records' path (relative to `output`) and sha256.
     """
-    key = _job_key(attack, target, seed, chunk_size, fingerprint, x, y)
-    final_path = Path(records_dir) / f"{name}-{key}.npz"
+    key = _job_key(attack, target_policy, seed, chunk_size, fingerprint, x, y)
+    relative = Path("records") / f"{name}-{key}.npz"
+    final_path = Path(output) / relative
     if final_path.is_file():
         records = AttackRecords.load(final_path)
     else:
-        records = _attack_in_chunks(attack, model, x, y, target, seed, final_path.with_suffix(""), name, progress, chunk_size)
+        records = _attack_in_chunks(attack, model, x, y, target_policy, seed, final_path.with_suffix(""), name,
+                                    progress, chunk_size)
         records.save(final_path)
-    summary = dict(summarize_distortions(records), target_policy=target)
+    summary = summarize(records, x, model, target_policy)
+    summary["records"] = {"path": relative.as_posix(), "sha256": file_sha256(final_path)}
+    return records, summary
+
+
+def summarize(records, x, model, target_policy):
+    """The leaderboard summary of a model's records (without their file): distortion statistics, the
+    target policy and, for an affine model, the ratio to the exact optimum."""
+    summary = dict(summarize_distortions(records), target_policy=target_policy)
     exact = compare_with_exact_optimum(records, x, model)
     if exact is not None:
         summary["exact_optimum_ratio"] = exact
-    summary["records"] = {"path": str(final_path), "sha256": file_sha256(final_path)}
-    return records, summary
+    return summary
+
+
+def load_records(summary, folder):
+    """The records a summary names, resolved against the leaderboard's `folder` and checked by sha256.
+
+    Raises:
+        LeaderboardError: the file is missing or its sha256 differs from the one stored.
+    """
+    path = Path(folder) / summary["records"]["path"]
+    if not path.is_file():
+        raise LeaderboardError(f"{path}: attack records named by the leaderboard are missing")
+    if file_sha256(path) != summary["records"]["sha256"]:
+        raise LeaderboardError(f"{path}: attack records do not have the sha256 the leaderboard stores")
+    return AttackRecords.load(path)
 
 
 def compare_with_exact_optimum(records, x, model):
@@ -131,9 +194,9 @@ def compare_with_exact_optimum(records, x, model):
     }
 
 
-def _attack_in_chunks(attack, model, x, y, target, seed, chunk_dir, name, progress, chunk_size):
-    policy = "closest" if target == "closest" else "given"
-    targets = None if target == "closest" else choose_targets(target, model, x, y, seed=seed)
+def _attack_in_chunks(attack, model, x, y, target_policy, seed, chunk_dir, name, progress, chunk_size):
+    policy = "closest" if target_policy == "closest" else "given"
+    targets = None if target_policy == "closest" else choose_targets(target_policy, model, x, y, seed=seed)
     chunk_dir.mkdir(parents=True, exist_ok=True)
     starts = range(0, len(x), chunk_size)
     chunks = []
@@ -146,10 +209,12 @@ def _attack_in_chunks(attack, model, x, y, target, seed, chunk_dir, name, progre
         else:
             chunk_targets = None if targets is None else targets[start:stop]
             chunk = run_attack(
-                attack, model, x[start:stop], y[start:stop], policy=policy, seed=seed + number,
+                attack, model, x[start:stop], y[start:stop], target_policy=policy, seed=seed + number,
                 targets=chunk_targets, progress=False,
             )
-            chunk = dataclasses.replace(chunk, index=chunk.index + start)  # positions in the whole sample
+            # Positions in the whole sample; the targets were drawn by the suite's policy.
+            chunk = dataclasses.replace(chunk, index=chunk.index + start,
+                                        metadata=dict(chunk.metadata, target_policy=target_policy, seed=seed))
             chunk.save(path)
         chunks.append(chunk)
         bar.update(stop - start, info=f"{int(np.sum(chunk.success))}/{stop - start} successful in chunk")
@@ -157,9 +222,74 @@ def _attack_in_chunks(attack, model, x, y, target, seed, chunk_dir, name, progre
     return AttackRecords.concatenate(chunks)
 
 
-def _job_key(attack, target, seed, chunk_size, fingerprint, x, y):
+def _job_key(attack, target_policy, seed, chunk_size, fingerprint, x, y):
     digest = hashlib.sha256()
-    digest.update(json.dumps([attack.settings(), target, seed, chunk_size, fingerprint], sort_keys=True).encode())
+    digest.update(json.dumps([attack.settings.to_json(), target_policy, seed, chunk_size, fingerprint],
+                             sort_keys=True).encode())
     digest.update(np.ascontiguousarray(x).tobytes())
     digest.update(np.ascontiguousarray(y).tobytes())
     return digest.hexdigest()[:12]
+
+
+def tables(document, baselines, settings):
+    """Table 1 (models of the full training set) and Table 3 (P1 / P2 models), paper beside ours."""
+    return [
+        _distortion_table(
+            document, baselines, "table1", settings.table1_split, (("train_error", "train"), ("test_error", "test")),
+            f"Table 1: clean errors and minimal distortion ({settings.table1_split} sample)",
+            f"Av. min. distortion: mean per-pixel RMS distortion of the successful adversarials over a sample of "
+            f"the {settings.table1_split} split; the paper reports no success rate.",
+            ("Model", "Train error (%)", "Test error (%)", "Av. min. distortion", "Success rate (%)"),
+        ),
+        _distortion_table(
+            document, baselines, "table3", settings.table3_split,
+            (("p1_error", "p1"), ("p2_error", "p2"), ("test_error", "test")),
+            "Table 3: models trained on disjoint halves P1 / P2 of the training set",
+            f"Min. av. distortion: mean per-pixel RMS distortion over a sample of the {settings.table3_split} split.",
+            ("Model", "Error on P1 (%)", "Error on P2 (%)", "Error on test (%)", "Min. av. distortion",
+             "Success rate (%)"),
+        ),
+    ]
+
+
+def _distortion_table(document, baselines, key, split, error_columns, title, note, header):
+    """Table 1 or 3: clean errors per split, then mean minimal distortion and success rate.
+
+    `error_columns` pairs each paper field (e.g. "train_error") with the split of our clean error.
+    """
+    rows_of_paper = paper_rows(baselines, key)
+    paper = {row["model"]: row for row in rows_of_paper}
+    entries = {entry["id"]: entry for entry in document["entries"]}
+    names = display_names(document, baselines)
+    rows = []
+    for model in row_ids(document, rows_of_paper, lambda e: paper_table(e["train_split"]) == key):
+        entry, reference = entries.get(model, {}), paper.get(model, {})
+        summary = lookup(entry, NAME, split)
+        rows.append((
+            names.get(model, model),
+            *(Comparison(reference.get(field), lookup(entry, "clean_errors", ours), "percent")
+              for field, ours in error_columns),
+            Comparison(reference.get("distortion_mean"), lookup(summary, "mean"), "distortion"),
+            Comparison(None, lookup(summary, "success_rate"), "percent"),
+        ))
+    return Table(key, title, note, header, tuple(rows), has_paper=baselines is not None)
+
+
+def figures(document, context):
+    """Adversarial examples per model (the paper's Fig. 5) and the distortion histograms."""
+    from robustbench_keras.leaderboard import figures as plots
+
+    names = display_names(document, None)
+    drawn, distortions = [], {}
+    for model_id, records in context.records.items():
+        x, y = context.samples[next(iter(context.entries[model_id].sections[NAME]))]
+        shown = np.flatnonzero(records.success)[:NUM_EXAMPLES_SHOWN]
+        distortions[names.get(model_id, model_id)] = records.distortion_rms[records.success]
+        if len(shown):
+            drawn.append((f"Adversarial examples for {names.get(model_id, model_id)} (original, perturbation ×10, "
+                          "adversarial)", f"adversarial_{model_id}.png", plots.plot_adversarial_examples,
+                          (x[shown], records.x_adv[shown], y[shown], records.target[shown])))
+    if distortions:
+        drawn.append(("Minimal distortion per model (per-pixel RMS)", "distortion_histograms.png",
+                      plots.plot_distortion_histograms, (distortions,)))
+    return drawn

@@ -26,9 +26,12 @@ import numpy as np
 import scipy.sparse.linalg
 
 from robustbench_keras.errors import ModelError, SuiteError
+from robustbench_keras.leaderboard.cells import DASH, Comparison, Table, display_names
+from robustbench_keras.progress import Progress
 from robustbench_keras.scorers.conv_bounds import conv_bound
 from robustbench_keras.zoo.alexnet import ContrastNormalization
 
+NAME = "spectral"
 # Matrices whose smaller side is at most this get an exact dense eigensolver; larger ones Lanczos.
 DENSE_EIGENSOLVER_MAX_SIDE = 2048
 
@@ -71,6 +74,20 @@ class UnsupportedLayerError(ModelError):
     def __init__(self, layer, reason):
         self.layer_name = layer.name
         super().__init__(f"spectral: layer '{layer.name}' ({type(layer).__name__}) {reason}")
+
+
+def run(settings, context):
+    """Layer bounds of each scored model (`sections["spectral"]`), and Table 5's AlexNet in a full run."""
+    selected = [model_id for model_id in context.scored if not settings.models or model_id in settings.models]
+    with_table5 = context.full_run and settings.alexnet
+    bar = Progress("spectral bounds", len(selected) + int(with_table5), unit="model", enabled=context.progress)
+    for model_id in selected:
+        context.entries[model_id].sections[NAME] = score(context.models[model_id], settings)
+        bar.update(info=model_id)
+    if with_table5:
+        context.document_sections["table5"] = alexnet_table(settings)
+        bar.update(info="alexnet")
+    bar.close()
 
 
 def score(model, settings=Settings(), input_shape=None):
@@ -231,3 +248,58 @@ def _row(layer, kind, shape, stride, bound):
 def _stride(strides):
     first, second = (int(s) for s in strides)
     return first if first == second else [first, second]
+
+
+def tables(document, baselines, settings):
+    """Table 5 (AlexNet, paper beside ours) and, when any entry has them, the models' own bounds."""
+    entries = _entry_table(document, baselines)
+    return [_table5(document, baselines)] + ([entries] if entries.rows else [])
+
+
+def _size(shape):
+    """'3×11×11×96' from a shape list; — for None, [] or [None]."""
+    return "×".join(str(n) for n in shape) if shape and None not in shape else DASH
+
+
+def _table5(document, baselines):
+    ours = document.get("table5") or {}
+    paper = {layer["name"]: layer for layer in ((baselines or {}).get("table5") or {}).get("layers", [])}
+    names = [layer["name"] for layer in ours.get("layers", [])]
+    layers = [(paper.get(layer["name"], {}), layer) for layer in ours.get("layers", [])]
+    layers += [(layer, {}) for name, layer in paper.items() if name not in names]
+    rows = []
+    for reference, layer in layers:
+        stride = layer.get("stride", reference.get("stride"))
+        rows.append((
+            layer.get("name") or reference["name"], _size(layer.get("shape") or reference.get("shape")),
+            _size(stride if isinstance(stride, list) else [stride]),
+            Comparison(reference.get("bound"), layer.get("bound"), "bound"),
+        ))
+    rows.append(("Product", "", "", Comparison(None, ours.get("product"), "bound")))
+    note = (f"{ours['model']} with weights {ours['weights']}; bounds computed in {ours['time_s']:.1f} s."
+            if ours else "Not computed in this run.")
+    return Table(
+        "table5", "Table 5: upper Lipschitz bounds of the AlexNet layers",
+        "Size: input channels × kernel height × width × output channels (dense: inputs × outputs). " + note,
+        ("Layer", "Size", "Stride", "Upper bound"), tuple(rows), has_paper=baselines is not None,
+    )
+
+
+def _entry_table(document, baselines):
+    names = display_names(document, baselines)
+    rows = []
+    for entry in document["entries"]:
+        bounds = entry.get(NAME)
+        if bounds is None:
+            continue
+        name = names.get(entry["id"], entry["id"])
+        if "layers" in bounds:
+            layers = ", ".join(f"{layer['name']} {layer['bound']:.2f}" for layer in bounds["layers"])
+            rows.append((name, layers, Comparison(None, bounds["product"], "bound")))
+        else:
+            rows.append((name, f"unsupported layer {bounds['unsupported_layer']}", Comparison(None, None, "bound")))
+    return Table(
+        "spectral", "Upper Lipschitz bounds of the benchmark models (Section 4.3)",
+        "Per-layer upper bounds and their product; the paper gives none for the MNIST models.",
+        ("Model", "Layer bounds", "Product"), tuple(rows), has_paper=False,
+    )

@@ -10,12 +10,19 @@ clipped to [0, 1], so their per-pixel RMS is exactly the stated value; results r
 """
 
 import dataclasses
+import math
 
 import numpy as np
 
+from robustbench_keras.attacks.distances import per_pixel_rms
 from robustbench_keras.evaluation import error_rate
+from robustbench_keras.leaderboard.cells import DASH, Comparison, Table, display_names, lookup, paper_rows, row_ids
+from robustbench_keras.scorers.min_distortion import paper_table
 
+NAME = "transfer"
 MAGNIFY_MODES = ("rms", "literal")
+# (table key, magnified block, figure title) of each transfer matrix.
+MATRICES = (("table2", False, "Table 2"), ("table4", False, "Table 4"), ("table4", True, "Table 4, magnified"))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -45,15 +52,44 @@ class Settings:
             raise ValueError("noise stddevs and magnified_rms must be positive")
 
 
+def transfer_table(entry):
+    """The transfer table of a JSON entry: its row's own, else that of its paper table (P1/P2 models: "table4")."""
+    return lookup(entry, NAME, "table") or ("table4" if paper_table(entry["train_split"]) == "table3" else "table2")
+
+
+def run(settings, context):
+    """A transfer row per model of each table, and the table's Gaussian-noise control rows.
+
+    Each row feeds the model's successful adversarials (min_distortion's records) to every model of
+    its table; the rows go to `sections["transfer"]`, the control rows to the document's "controls".
+    """
+    groups = {}
+    for model_id, entry in context.entries.items():
+        if model_id in context.models:
+            table = "table4" if paper_table(entry.train_split) == "table3" else "table2"
+            groups.setdefault(table, []).append(model_id)
+    controls = context.document_sections.setdefault("controls", {})
+    for table, model_ids in groups.items():
+        group = {model_id: context.models[model_id] for model_id in model_ids}
+        split = next(iter(context.entries[model_ids[0]].sections["min_distortion"]))
+        x, y = context.samples[split]
+        for model_id in model_ids:
+            records = context.records[model_id]
+            row = dict(adversarial_row(records, x, y, group), table=table)
+            if table == "table4":
+                row["magnified"] = magnified_row(records, x, y, group, settings.magnify, settings.magnified_rms)
+            context.entries[model_id].sections[NAME] = row
+        stddevs = settings.table4_noise_stddevs if table == "table4" else settings.table2_noise_stddevs
+        controls[table] = [noise_row(x, y, group, s, context.suite.seed) for s in stddevs]
+        if table == "table4":
+            controls["table4_magnified"] = [
+                noise_row(x, y, group, settings.magnified_noise_stddev, context.suite.seed)
+            ]
+
+
 def error_rates(models, x, y):
     """Fraction of `x` each model misclassifies: {model_id: rate}."""
     return {model_id: error_rate(model, x, y) for model_id, model in models.items()}
-
-
-def per_pixel_rms(perturbations):
-    """sqrt(Σr²/m) of each perturbation, m the number of pixels."""
-    flat = perturbations.reshape(len(perturbations), -1).astype(np.float64)
-    return np.sqrt(np.mean(flat**2, axis=1))
 
 
 def mean_rms(perturbations):
@@ -117,3 +153,103 @@ def noise_row(x, y, models, stddev, seed):
         "errors_on": error_rates(models, x_noisy, y),
         "distortion_rms": mean_rms(x_noisy - x),
     }
+
+
+def matrix(document, table="table2", magnified=False):
+    """The error matrix of Table 2 or 4 as read from a leaderboard document.
+
+    Returns:
+        (row ids, control rows, column ids, {row id or control label: errors_on}): rows are the
+        entries whose transfer row belongs to `table`; columns the row models, then any other model
+        the rows or controls were fed to.
+    """
+    rows = [e for e in document["entries"] if lookup(e, NAME, "table") == table]
+    sources = {e["id"]: (lookup(e, NAME, "magnified", "errors_on") if magnified else lookup(e, NAME, "errors_on")) or {}
+               for e in rows}
+    controls = lookup(document, "controls", f"{table}_magnified" if magnified else table) or []
+    columns = [e["id"] for e in rows]
+    for errors_on in list(sources.values()) + [c["errors_on"] for c in controls]:
+        columns += [model for model in errors_on if model not in columns]
+    return [e["id"] for e in rows], controls, columns, sources
+
+
+def tables(document, baselines, settings):
+    """Table 2, Table 4 and Table 4's magnified block, paper beside ours."""
+    return [_transfer_table(document, baselines, "table2"), _transfer_table(document, baselines, "table4"),
+            _transfer_table(document, baselines, "table4", magnified=True)]
+
+
+def _controls(paper_controls, our_controls, columns):
+    """Gaussian-noise rows: the paper's matched to ours by stddev, then ours the paper lacks."""
+    rows, used = [], set()
+    for reference in paper_controls:
+        match = next((i for i, c in enumerate(our_controls) if math.isclose(c["stddev"], reference["stddev"])), None)
+        used.add(match)
+        rows.append((reference, our_controls[match] if match is not None else {}))
+    rows += [({}, control) for i, control in enumerate(our_controls) if i not in used]
+    return tuple(
+        (ours.get("label") or reference["label"],
+         *(Comparison(lookup(reference, "errors_on", c), lookup(ours, "errors_on", c), "percent") for c in columns),
+         Comparison(reference.get("distortion_rms"), ours.get("distortion_rms"), "distortion"))
+        for reference, ours in rows
+    )
+
+
+def _transfer_table(document, baselines, key, magnified=False):
+    part = "magnified" if magnified else None
+    paper = {row["model"]: row for row in paper_rows(baselines, key, part)}
+    columns = list(lookup(baselines, key, "columns") or [])
+    columns += [e["id"] for e in document["entries"] if e["id"] not in columns and transfer_table(e) == key]
+    entries = {entry["id"]: entry for entry in document["entries"]}
+    names = display_names(document, baselines)
+    rows = []
+    for model in row_ids(document, paper_rows(baselines, key, part), lambda e: transfer_table(e) == key):
+        transfer = lookup(entries.get(model), NAME)
+        ours = lookup(transfer, "magnified") if magnified else transfer
+        if lookup(transfer, "table") != key:
+            ours = None
+        reference = paper.get(model, {})
+        rows.append((
+            names.get(model, model),
+            *(Comparison(lookup(reference, "errors_on", c), lookup(ours, "errors_on", c), "percent") for c in columns),
+            Comparison(reference.get("distortion_mean"), lookup(ours, "distortion_rms_mean"), "distortion"),
+        ))
+    paper_controls = (lookup(baselines, key, part) if magnified else lookup(baselines, key)) or {}
+    control_key = f"{key}_magnified" if magnified else key
+    rows += _controls(paper_controls.get("controls", []), lookup(document, "controls", control_key) or [], columns)
+    header = ("Generated for / error on (%)", *(names.get(c, c) for c in columns), "Av. distortion")
+    title, note = _describe(document, key, magnified)
+    return Table(control_key, title, note, header, tuple(rows), has_paper=baselines is not None)
+
+
+def _describe(document, key, magnified):
+    if key == "table2":
+        return ("Table 2: cross-model generalisation of adversarial examples",
+                "Error each model makes on the adversarial examples generated for the row's model (the "
+                "diagonal counts successful adversarials only), and Gaussian-noise control rows.")
+    if magnified:
+        modes = sorted({lookup(e, NAME, "magnified", "mode") for e in document["entries"]} - {None})
+        return ("Table 4 (continued): adversarial examples magnified to stddev 0.1",
+                f"Perturbations rescaled before transfer (mode: {', '.join(modes) or DASH}; 'rms' rescales each "
+                "to per-pixel RMS 0.1, 'literal' applies the paper's x + 0.1(x'-x)/||x'-x||).")
+    return ("Table 4: cross-training-set generalisation (P1 / P2 models)",
+            "Error each P1/P2 model makes on the adversarial examples generated for the row's model.")
+
+
+def figures(document, context):
+    """A heatmap per transfer matrix, rows and columns named as in the tables."""
+    from robustbench_keras.leaderboard import figures as plots
+
+    names = display_names(document, None)
+    drawn = []
+    for table, magnified, title in MATRICES:
+        row_ids_, controls, columns, sources = matrix(document, table, magnified)
+        if not columns:
+            continue
+        errors_on = [sources[i] for i in row_ids_] + [c["errors_on"] for c in controls]
+        errors = np.array([[row.get(c, np.nan) for c in columns] for row in errors_on], dtype=np.float64)
+        labels = [names.get(i, i) for i in row_ids_] + [c["label"] for c in controls]
+        drawn.append((f"{title}: error (%) of adversarial examples across models",
+                      f"transfer_{table}{'_magnified' if magnified else ''}.png", plots.plot_transfer_matrix,
+                      (errors.reshape(len(errors_on), len(columns)), labels, [names.get(c, c) for c in columns], title)))
+    return drawn

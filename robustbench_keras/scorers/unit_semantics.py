@@ -17,16 +17,19 @@ over the measures. Random k-subsets of the held-out set give each measure's leve
 """
 
 import dataclasses
+import functools
 
-import keras
 import numpy as np
 
 from robustbench_keras.errors import ModelError, SuiteError
+from robustbench_keras.leaderboard.cells import Table, display_names
+from robustbench_keras.progress import Progress
 from robustbench_keras.scorers import coherence
-from robustbench_keras.scorers.statistics import bootstrap_ci
+from robustbench_keras.scorers.layers import activations, find_layer, has_hidden_layer
+from robustbench_keras.statistics import bootstrap_ci
 
+NAME = "unit_semantics"
 MEASURES = ("purity", "pixel_similarity", "reference_similarity")
-BATCH_SIZE = 1000
 
 
 @dataclasses.dataclass(frozen=True)
@@ -69,6 +72,28 @@ class Settings:
             raise SuiteError(
                 f"unit_semantics.top_k: expected at most num_examples ({self.num_examples}), got {self.top_k}"
             )
+
+
+def run(settings, context):
+    """Property 1 for each scored model with a hidden layer (`sections["unit_semantics"]`)."""
+    x_test, y_test = context.dataset.split("test")
+    reference_id = settings.reference_model
+    reference = None
+    if reference_id is not None:
+        reference = context.models.get(reference_id) or context.suite.load_model(
+            reference_id, context.dataset, progress=context.progress)
+    scored = context.scored_models()
+    bar = Progress("unit vs random directions", len(scored), unit="model", enabled=context.progress)
+    for model_id, model in scored.items():
+        try:
+            if has_hidden_layer(model):
+                context.entries[model_id].sections[NAME] = score(
+                    model, x_test, y_test, settings, reference_model=reference if model_id != reference_id else None)
+        except ModelError as error:  # e.g. a submitted model whose last hidden layer cannot be found
+            context.entries[model_id].sections[NAME] = {"error": str(error)}
+        bar.update(info=model_id)
+    bar.close()
+    context.held_out_images = x_test[: settings.num_examples]
 
 
 def score(model, x, y, settings, reference_model=None, layer=None):
@@ -193,51 +218,6 @@ def verdict(result, alpha):
     )
 
 
-def find_layer(model, name=None):
-    """Name of the studied layer: `name` if the model has it, else the last hidden layer.
-
-    The last hidden layer is the one feeding the final Dense logits layer (weightless layers after
-    that Dense, such as a linear Activation, are stepped over).
-
-    Raises:
-        ModelError: `name` is not a layer of the model, or there is no final Dense layer.
-    """
-    available = [layer.name for layer in model.layers]
-    if name is not None:
-        if name not in available:
-            raise ModelError(
-                f"unit_semantics.layer: expected a layer of model '{model.name}', got '{name}'; "
-                f"available layers: {', '.join(available)}"
-            )
-        return name
-    operation = model.outputs[0]._keras_history.operation
-    while operation.__class__.__name__ != "Dense":
-        inputs = operation.input
-        if operation.weights or isinstance(inputs, list) or not hasattr(inputs, "_keras_history"):
-            raise ModelError(
-                f"unit_semantics.layer: model '{model.name}' does not end in a Dense logits layer; "
-                f"name the layer to study (available layers: {', '.join(available)})"
-            )
-        operation = inputs._keras_history.operation
-    return operation.input._keras_history.operation.name
-
-
-def activations(model, x, name=None):
-    """Activations of a layer (default: the last hidden layer) flattened per example.
-
-    Args:
-        model: keras.Model.
-        x: float32 (num_examples, 28, 28) in [0, 1].
-        name: layer name, or None for `find_layer(model)`.
-
-    Returns:
-        float32 (num_examples, num_units).
-    """
-    layer = model.get_layer(find_layer(model, name))
-    outputs = keras.Model(model.inputs, layer.output).predict(x, batch_size=BATCH_SIZE, verbose=0)
-    return np.asarray(outputs, dtype=np.float32).reshape(len(x), -1)
-
-
 def eligible_units(features, k):
     """Units whose top-k set is defined by the unit, not by tie-breaking.
 
@@ -265,3 +245,53 @@ def top_k_indices(scores, k):
         int64 (num_directions, k).
     """
     return np.argsort(-np.asarray(scores).T, axis=1, kind="stable")[:, :k]
+
+
+def tables(document, baselines, settings):
+    """Property 1: per model and layer, each measure for units against random directions, and the verdict."""
+    names = display_names(document, baselines)
+    rows = []
+    for entry in document["entries"]:
+        result = entry.get(NAME) or {}
+        if "error" in result:
+            rows.append((names.get(entry["id"], entry["id"]), "—", result["error"], "", "", "", ""))
+        for layer in result.get("layers", {}).values():
+            cells = [_measure_cell(layer, measure) for measure in MEASURES]
+            verdict = "yes" if layer["distinguishable"] else "no"
+            rows.append((names.get(entry["id"], entry["id"]), layer["layer"], *cells,
+                         f"{layer['chance']['purity']:.3f}", verdict))
+    return [Table(
+        "unit_semantics", "Property 1: units against random directions (Section 3)",
+        "Top-k held-out images per direction; each cell: unit mean [95% CI] vs random mean [95% CI], two-sided "
+        "Mann-Whitney U p-value. Distinguishable: any measure differs at the Bonferroni-corrected level "
+        "(the paper: random directions are not distinguishable from units).",
+        ("Model", "Layer", "Label purity", "Pixel similarity", "Reference similarity", "Purity by chance",
+         "Distinguishable"), tuple(rows), has_paper=False,
+    )]
+
+
+def _measure_cell(layer, measure):
+    unit, random = layer["unit"].get(measure), layer["random"].get(measure)
+    if unit is None or random is None:
+        return "—"
+    interval = "{mean:.3f} [{ci95[0]:.3f}, {ci95[1]:.3f}]"
+    return (f"{interval.format(**unit)} vs {interval.format(**random)}, "
+            f"p={layer['tests'][measure]['p_value']:.2g}")
+
+
+def figures(document, context):
+    """For each model and layer, the top images of units beside those of random directions (Figs. 1-2)."""
+    from robustbench_keras.leaderboard import direction_grids
+
+    if context.held_out_images is None:
+        return []
+    names = display_names(document, None)
+    drawn = []
+    for entry in document["entries"]:
+        for layer_name, layer in (entry.get(NAME) or {}).get("layers", {}).items():
+            name = names.get(entry["id"], entry["id"])
+            drawn.append((f"Property 1, {name} layer {layer_name}: units (left) and random directions (right)",
+                          f"directions_{entry['id']}_{layer_name}.png",
+                          functools.partial(direction_grids.save_layer_grid, title=f"{name}, layer {layer_name}"),
+                          (context.held_out_images, layer)))
+    return drawn

@@ -11,10 +11,13 @@ validated.checks        # JSON-able record of what was checked
 
 `loading` decides what is accepted (only `.keras` archives; `.h5`, SavedModel folders and pickles are
 refused) and audits `config.json` before Keras deserialises anything; `validation` checks shapes,
-classes, finite and deterministic outputs, and builds the adapter. Every refusal is a `ModelError`.
+classes, finite and deterministic outputs, and builds the adapter; `naming` checks a submission's
+name, says where its copy is kept and describes its architecture. Every refusal is a `ModelError`.
 """
 
 from robustbench_keras.submission.loading import DEFAULT_MAX_SIZE_BYTES, load_submitted_model
-from robustbench_keras.submission.validation import ValidatedModel, validate_model
+from robustbench_keras.submission.naming import check_name, describe_architecture, submission_path
+from robustbench_keras.submission.validation import ValidatedModel, validate_model, validate_on_dataset
 
-__all__ = ["DEFAULT_MAX_SIZE_BYTES", "ValidatedModel", "load_submitted_model", "validate_model"]
+__all__ = ["DEFAULT_MAX_SIZE_BYTES", "ValidatedModel", "check_name", "describe_architecture", "load_submitted_model",
+           "submission_path", "validate_model", "validate_on_dataset"]

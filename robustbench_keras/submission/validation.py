@@ -19,9 +19,9 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from robustbench_keras.data.idx import IMAGE_SHAPE
 from robustbench_keras.errors import ModelError
 
-IMAGE_SHAPE = (28, 28)
 INPUT_LAYOUTS = {(28, 28): "28x28", (28, 28, 1): "28x28x1", (784,): "784"}
 LAYOUT_SHAPES = {layout: shape for shape, layout in INPUT_LAYOUTS.items()}
 PROBABILITY_SUM_TOLERANCE = 1e-3
@@ -30,6 +30,7 @@ DETERMINISM_RTOL = 1e-5
 DETERMINISM_ATOL = 1e-6
 SMALLEST_PROBABILITY = float(np.finfo(np.float32).tiny)
 BATCH_SIZE = 256
+NUM_VALIDATION_EXAMPLES = 256  # the first test images a submission is checked on
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -47,6 +48,12 @@ class ValidatedModel:
     input_layout: str
     output_kind: str
     checks: dict
+
+
+def validate_on_dataset(model, dataset, source=None):
+    """`validate_model` on the first `NUM_VALIDATION_EXAMPLES` test images of a suite's dataset."""
+    x_test, y_test = dataset.split("test")
+    return validate_model(model, x_test[:NUM_VALIDATION_EXAMPLES], y_test[:NUM_VALIDATION_EXAMPLES], source=source)
 
 
 def validate_model(model, x_sample, y_sample=None, num_classes=10, source=None):

@@ -50,9 +50,10 @@ def test_sample(mnist):
 def fc10_records(fc10, test_sample):
     """The attack with its default settings (no XLA, batch 16) on the FC10 test sample."""
     from robustbench_keras.attacks import LBFGSAttack
+    from robustbench_keras.attacks.settings import AttackSettings
 
     x, y, targets = test_sample
-    return LBFGSAttack(batch_size=16, jit_compile=False).run(fc10, x, targets, y)
+    return LBFGSAttack(AttackSettings(batch_size=16, jit_compile=False)).run(fc10, x, targets, y)
 
 
 @pytest.fixture(scope="session")

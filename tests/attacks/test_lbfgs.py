@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from robustbench_keras.attacks import LBFGSAttack, run_attack
+from robustbench_keras.attacks.settings import AttackSettings
 from robustbench_keras.attacks.qp_oracle import affine_parameters, exact_minimal_distortion
 from robustbench_keras.attacks.solver import resolve_jit_compile
 from robustbench_keras.errors import SuiteError
@@ -40,7 +41,7 @@ def test_binary_linear_model_gives_margin_over_norm(test_sample):
                                   np.array([0.0, b], np.float32)])
     logit = score + b
     targets = np.where(logit > 0, 0, 1)
-    records = LBFGSAttack(**FAST).run(model, x, targets)
+    records = LBFGSAttack(AttackSettings(**FAST)).run(model, x, targets)
     expected = (np.abs(logit) + 1e-3) / np.linalg.norm(w)
     assert np.all(np.abs(records.x_adv - 0.5) < 0.5)  # the box stayed inactive
     np.testing.assert_allclose(records.distortion_l2, expected, rtol=1e-3)
@@ -58,7 +59,7 @@ def test_kept_adversarial_is_the_closest_success_evaluated(check_attack_contract
             return mlp(inputs)
 
     spy = Spy()
-    attack = LBFGSAttack(batch_size=8, jit_compile=False, num_c_steps=3, max_iterations=15, num_boundary_steps=0)
+    attack = LBFGSAttack(AttackSettings(batch_size=8, jit_compile=False, num_c_steps=3, max_evaluations=15, num_boundary_steps=0))
     records = attack.run(spy, x, targets, y)
     check_attack_contract(mlp, x, targets, records, success_margin=1e-3)
     points = np.concatenate([s for s in seen if len(s) == 8]).reshape(-1, 8, 784)
@@ -72,7 +73,7 @@ def test_kept_adversarial_is_the_closest_success_evaluated(check_attack_contract
 def test_example_already_classified_as_target_needs_no_perturbation(mlp, test_sample):
     x, y, _ = test_sample
     predicted = np.argmax(mlp.predict(x[:4], verbose=0), axis=1)
-    records = LBFGSAttack(**FAST).run(mlp, x[:4], predicted, y[:4])
+    records = LBFGSAttack(AttackSettings(**FAST)).run(mlp, x[:4], predicted, y[:4])
     assert records.success.all()
     np.testing.assert_array_equal(records.distortion_l2, 0.0)
     np.testing.assert_array_equal(records.c, 0.0)
@@ -81,15 +82,15 @@ def test_example_already_classified_as_target_needs_no_perturbation(mlp, test_sa
 
 def test_failures_stay_rows_with_nan_distortion(check_attack_contract, mlp, test_sample):
     x, y, targets = (a[:4] for a in test_sample)
-    records = LBFGSAttack(initial_c=1e6, num_c_steps=1, **FAST).run(mlp, x, targets, y)
+    records = LBFGSAttack(AttackSettings(initial_c=1e6, num_c_steps=1, **FAST)).run(mlp, x, targets, y)
     check_attack_contract(mlp, x, targets, records)
     assert not records.success.any()
 
 
 def test_same_seed_gives_identical_records(mlp, test_sample):
     x, y, _ = test_sample
-    attack = LBFGSAttack(num_c_steps=3, **FAST)
-    first, second = (run_attack(attack, mlp, x[:6], y[:6], policy="random", seed=3, progress=False) for _ in range(2))
+    attack = LBFGSAttack(AttackSettings(num_c_steps=3, **FAST))
+    first, second = (run_attack(attack, mlp, x[:6], y[:6], target_policy="random", seed=3, progress=False) for _ in range(2))
     for name in ("target", "success", "c", "distortion_l2", "num_grad_evals", "x_adv"):
         np.testing.assert_array_equal(getattr(first, name), getattr(second, name))
     assert first.metadata == second.metadata and first.metadata["seed"] == 3
@@ -97,8 +98,8 @@ def test_same_seed_gives_identical_records(mlp, test_sample):
 
 def test_closest_policy_keeps_the_smallest_target(check_attack_contract, mlp, test_sample):
     x, y, _ = test_sample
-    attack = LBFGSAttack(num_c_steps=4, **FAST)
-    closest = run_attack(attack, mlp, x[:3], y[:3], policy="closest", progress=False)
+    attack = LBFGSAttack(AttackSettings(num_c_steps=4, **FAST))
+    closest = run_attack(attack, mlp, x[:3], y[:3], target_policy="closest", progress=False)
     check_attack_contract(mlp, x[:3], closest.target, closest, success_margin=1e-3)
     every = attack.run(mlp, np.repeat(x[:3], 9, axis=0), (np.arange(9)[None] + (np.arange(9)[None] >= y[:3, None])).reshape(-1))
     np.testing.assert_allclose(closest.distortion_l2, np.nanmin(every.distortion_l2.reshape(3, 9), axis=1))
@@ -107,13 +108,13 @@ def test_closest_policy_keeps_the_smallest_target(check_attack_contract, mlp, te
 
 def test_tfp_inner_solver_reaches_the_same_optimum(check_attack_contract, fc10, test_sample, fc10_records):
     x, y, targets = (a[:8] for a in test_sample)
-    records = LBFGSAttack(inner_solver="tfp", batch_size=8, jit_compile=False, max_iterations=30).run(fc10, x, targets, y)
+    records = LBFGSAttack(AttackSettings(inner_solver="tfp", batch_size=8, jit_compile=False, tfp_max_iterations=30)).run(fc10, x, targets, y)
     check_attack_contract(fc10, x, targets, records, success_margin=1e-3)
     np.testing.assert_allclose(records.distortion_l2, fc10_records.distortion_l2[:8], rtol=0.03)
 
 
 @pytest.mark.parametrize("name, value, message", [
-    ("max_iterations", 0, "max_iterations: expected an integer >= 1, got 0"),
+    ("max_evaluations", 0, "max_evaluations: expected an integer >= 1, got 0"),
     ("num_c_steps", "ten", "num_c_steps: expected an integer >= 1, got 'ten'"),
     ("initial_c", -1.0, "initial_c: expected a finite number > 0, got -1.0"),
     ("loss", "hinge", "loss: expected one of margin, cross_entropy, got 'hinge'"),
@@ -121,7 +122,7 @@ def test_tfp_inner_solver_reaches_the_same_optimum(check_attack_contract, fc10, 
 ])
 def test_bad_settings_raise_suite_error_naming_the_field(name, value, message):
     with pytest.raises(SuiteError, match=f"^{message}$"):
-        LBFGSAttack(**{name: value})
+        LBFGSAttack(AttackSettings(**{name: value}))
 
 
 def test_auto_jit_compile_skips_xla_for_convolutions_only():
@@ -136,11 +137,11 @@ def test_auto_jit_compile_skips_xla_for_convolutions_only():
                 for name, model in (("dense", dense), ("conv", conv), ("pooled", pooled), ("nested", nested))}
     assert resolved == {"dense": True, "conv": False, "pooled": False, "nested": False}
     assert resolve_jit_compile(conv, True) is True and resolve_jit_compile(dense, False) is False
-    assert LBFGSAttack(jit_compile=True, batch_size=4).solver(conv, (28, 28, 1)).jit_compile is True
-    assert LBFGSAttack(batch_size=4).solver(conv, (28, 28, 1)).jit_compile is False
+    assert LBFGSAttack(AttackSettings(jit_compile=True, batch_size=4)).solver(conv, (28, 28, 1)).jit_compile is True
+    assert LBFGSAttack(AttackSettings(batch_size=4)).solver(conv, (28, 28, 1)).jit_compile is False
 
 
 def test_settings_write_out_the_objective():
-    settings = LBFGSAttack(loss="cross_entropy").settings()
+    settings = LBFGSAttack(AttackSettings(loss="cross_entropy")).settings.to_json()
     assert settings["objective"].startswith("c*||r||_2^2 + cross_entropy")
-    assert LBFGSAttack().settings()["objective"].startswith("c*||r||_2^2 + max(0, 0.1 - (z_t(x+r)")
+    assert LBFGSAttack().settings.to_json()["objective"].startswith("c*||r||_2^2 + max(0, 0.1 - (z_t(x+r)")

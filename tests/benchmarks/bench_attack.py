@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 
 from robustbench_keras.attacks import LBFGSAttack
+from robustbench_keras.attacks.settings import AttackSettings
 from robustbench_keras.attacks.objective import make_value_and_gradients, target_margin
 from robustbench_keras.attacks.scipy_reference import run_reference
 from robustbench_keras.quiet import import_tensorflow
@@ -59,9 +60,9 @@ def scipy_baseline(problem, attack, benchmark=None):
         model, x, y, targets = problem
         started = time.perf_counter()
         if benchmark is None:
-            records = run_reference(attack, model, x, targets, y)
+            records = run_reference(attack.settings, model, x, targets, y)
         else:
-            records = benchmark.pedantic(run_reference, args=(attack, model, x, targets, y), rounds=1, iterations=1)
+            records = benchmark.pedantic(run_reference, args=(attack.settings, model, x, targets, y), rounds=1, iterations=1)
         _SCIPY.update(records=records, seconds=time.perf_counter() - started)
     return _SCIPY["records"], _SCIPY["seconds"]
 
@@ -72,7 +73,7 @@ def evaluation_times(model, x, targets, batch_size, attack):
     target = tf.constant(targets[:batch_size].astype(np.int32))
     jit_compile = attack.solver(model, x.shape[1:]).jit_compile  # "auto" resolved for this model
     value_and_gradients = make_value_and_gradients(
-        model, flat, target, tf.ones(batch_size), attack.loss, attack.kappa, x.shape[1:])
+        model, flat, target, tf.ones(batch_size), attack.settings.loss, attack.settings.kappa, x.shape[1:])
 
     @tf.function(jit_compile=jit_compile)
     def gradient_loop(r):
@@ -111,7 +112,7 @@ def test_scipy_reference_baseline(benchmark, problem):
 @pytest.mark.parametrize("batch_size", [64, 256])
 def test_batched_attack(benchmark, problem, batch_size):
     model, x, y, targets = problem
-    attack = LBFGSAttack(batch_size=batch_size)
+    attack = LBFGSAttack(AttackSettings(batch_size=batch_size))
     attack.run(model, x[:batch_size], targets[:batch_size], y[:batch_size])  # compile outside the timing
     records = benchmark.pedantic(attack.run, args=(model, x, targets, y), rounds=3, iterations=1)
     seconds = benchmark.stats.stats.median
@@ -127,7 +128,7 @@ def test_batched_attack(benchmark, problem, batch_size):
         success_rate=float(np.mean(records.success)),
         median_distortion_rms=float(np.nanmedian(records.distortion_rms)),
         per_example_distortion_ratio_median=float(np.nanmedian(records.distortion_l2 / reference.distortion_l2)),
-        us_per_grad_eval_per_example=1e6 * gradient_s, settings=attack.settings())
+        us_per_grad_eval_per_example=1e6 * gradient_s, settings=attack.settings.to_json())
     print(f"\nbatch {batch_size}: {1e3 * seconds / len(x):.2f} ms/example, "
           f"speedup vs SciPy {reference_seconds / seconds:.1f}x, "
           f"median distortion ratio {benchmark.extra_info['median_distortion_ratio_vs_scipy']:.4f}, "

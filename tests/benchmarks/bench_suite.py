@@ -7,7 +7,7 @@ so this times the scorers: the issue's goal is at most 20 minutes for Tables 1-4
 
 import os
 
-from robustbench_keras.runner import run_suite
+from robustbench_keras.pipeline.run import run_suite
 from robustbench_keras.suite import load_suite
 
 

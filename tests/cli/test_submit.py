@@ -13,7 +13,7 @@ import pytest
 
 from robustbench_keras.errors import LeaderboardError, ModelError, SuiteError
 from robustbench_keras.leaderboard.store import load_schema
-from robustbench_keras.submit import submit_model
+from robustbench_keras.pipeline.submit import submit_model
 from robustbench_keras.suite import load_suite
 
 MARKER = "ROBUSTBENCH_KERAS_SUBMIT_MARKER"

@@ -21,7 +21,7 @@ def test_tables_choose_their_split():
 
 
 @pytest.mark.parametrize("field, value, message", [
-    ("target", "nearest", "target: expected one of"),
+    ("target_policy", "nearest", "target_policy: expected one of"),
     ("num_examples", 0, "num_examples: expected a positive integer"),
     ("table1_split", "validation", "table1_split: expected one of"),
 ])
@@ -34,15 +34,16 @@ def test_score_certifies_an_affine_model_against_the_exact_optimum(mnist, tmp_pa
     import keras
 
     from robustbench_keras.attacks import LBFGSAttack
+    from robustbench_keras.attacks.settings import AttackSettings
 
     keras.utils.set_random_seed(0)
     x, y = mnist.split("train")
     model = keras.Sequential([keras.Input((28, 28)), keras.layers.Flatten(), keras.layers.Dense(10)])
     model.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     model.fit(x[:3000], y[:3000], epochs=2, batch_size=100, verbose=0)
-    attack = LBFGSAttack(batch_size=8)
+    attack = LBFGSAttack(AttackSettings(batch_size=8))
     records, summary = min_distortion.score(
-        attack, model, x[:8], y[:8], target="random", seed=0, records_dir=tmp_path, name="fc10",
+        attack, model, x[:8], y[:8], target_policy="random", seed=0, output=tmp_path, name="fc10",
         progress=False, chunk_size=4,
     )
     exact = summary["exact_optimum_ratio"]

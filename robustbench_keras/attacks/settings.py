@@ -1,0 +1,124 @@
+"""The attack's settings: one frozen dataclass, made once when the suite is loaded.
+
+Every consumer (the attack, its compiled kernels, the SciPy reference, the leaderboard document,
+`leaderboard verify`) takes this object; `to_json()` writes out the effective settings, defaults
+included, which is also what the suite hash covers.
+"""
+
+import dataclasses
+import math
+import numbers
+
+from robustbench_keras.attacks.objective import LOSSES, objective_formula
+from robustbench_keras.errors import SuiteError
+
+INNER_SOLVERS = ("batched", "tfp")
+_TFP_ONLY = ("tfp_max_iterations", "tfp_max_line_search_iterations")
+
+
+def _check(name, value, kind, low=None, low_open=True, choices=None):
+    """Validates one setting; raises SuiteError naming it (the suite loader prefixes "attack.")."""
+    if choices is not None:
+        if value not in choices:
+            raise SuiteError(f"{name}: expected one of {', '.join(map(str, choices))}, got {value!r}")
+        return value
+    integral = kind is int
+    ok = isinstance(value, numbers.Integral if integral else numbers.Real) and not isinstance(value, bool)
+    ok = ok and (integral or math.isfinite(value))
+    ok = ok and (low is None or (value > low if low_open else value >= low))
+    if not ok:
+        what = "an integer" if integral else "a finite number"
+        bound = "" if low is None else f" {'>' if low_open else '>='} {low}"
+        raise SuiteError(f"{name}: expected {what}{bound}, got {value!r}")
+    return int(value) if integral else float(value)
+
+
+@dataclasses.dataclass(frozen=True)
+class AttackSettings:
+    """Settings of the box-constrained L-BFGS attack (suite section `attack:`).
+
+    Attributes:
+        inner_solver: "batched" (compiled L-BFGS with per-example line searches) or "tfp"
+            (`tfp.optimizer.lbfgs_minimize`, whose line searches run in lock-step over the batch).
+        loss: "margin" (squared hinge on the target margin; converges to the exact minimal
+            distortion) or "cross_entropy" (the paper's loss), see `objective.py`.
+        kappa: margin of the squared hinge, in logits (> 0); larger values condition the problem
+            better, and c scales with it.
+        initial_c: first c of every example (> 0).
+        c_factor: bracketing factor of the c search (> 1).
+        num_c_steps: inner solves per example, bracketing and bisection together (>= 1).
+        max_evaluations: objective evaluations per inner solve of the "batched" solver, and SciPy
+            L-BFGS-B's `maxfun` in the per-example reference (>= 1).
+        tfp_max_iterations: L-BFGS iterations per solve of the "tfp" solver (>= 1).
+        tfp_max_line_search_iterations: Hager-Zhang iterations per iteration of the "tfp" solver (>= 1).
+        num_correction_pairs: L-BFGS memory (>= 1).
+        tolerance: gradient-norm tolerance of a solve (>= 0).
+        f_relative_tolerance: a row whose objective changes by less than this fraction in one
+            iteration stops (>= 0).
+        batch_size: examples per compiled batch (>= 1).
+        num_boundary_steps: bisection steps of the final boundary step (>= 0).
+        success_margin: a point counts as adversarial when the target logit beats every other
+            logit by more than this (>= 0), so that it stays adversarial when re-run.
+        jit_compile: compile the kernels with XLA (true), run them as TensorFlow graphs (false), or
+            "auto": XLA unless the model has convolution or pooling layers, whose gradients XLA's
+            CPU backend computes 8x slower than TensorFlow's oneDNN kernels.
+    """
+
+    inner_solver: str = "batched"
+    loss: str = "margin"
+    kappa: float = 0.1
+    initial_c: float = 1.0
+    c_factor: float = 10.0
+    num_c_steps: int = 6
+    max_evaluations: int = 50
+    tfp_max_iterations: int = 50
+    tfp_max_line_search_iterations: int = 10
+    num_correction_pairs: int = 5
+    tolerance: float = 1e-6
+    f_relative_tolerance: float = 1e-6
+    batch_size: int = 64
+    num_boundary_steps: int = 20
+    success_margin: float = 1e-3
+    jit_compile: bool | str = "auto"
+
+    def __post_init__(self):
+        checks = {
+            "inner_solver": dict(kind=str, choices=INNER_SOLVERS), "loss": dict(kind=str, choices=LOSSES),
+            "kappa": dict(kind=float, low=0), "initial_c": dict(kind=float, low=0),
+            "c_factor": dict(kind=float, low=1), "num_c_steps": dict(kind=int, low=1, low_open=False),
+            "max_evaluations": dict(kind=int, low=1, low_open=False),
+            "tfp_max_iterations": dict(kind=int, low=1, low_open=False),
+            "tfp_max_line_search_iterations": dict(kind=int, low=1, low_open=False),
+            "num_correction_pairs": dict(kind=int, low=1, low_open=False),
+            "tolerance": dict(kind=float, low=0, low_open=False),
+            "f_relative_tolerance": dict(kind=float, low=0, low_open=False),
+            "batch_size": dict(kind=int, low=1, low_open=False),
+            "num_boundary_steps": dict(kind=int, low=0, low_open=False),
+            "success_margin": dict(kind=float, low=0, low_open=False),
+        }
+        for name, check in checks.items():
+            object.__setattr__(self, name, _check(name, getattr(self, name), **check))
+        if not (isinstance(self.jit_compile, bool) or self.jit_compile == "auto"):
+            raise SuiteError(f"jit_compile: expected true, false or auto, got {self.jit_compile!r}")
+
+    def kernel_options(self):
+        """The settings that enter the compiled kernels (the c search's do not), as a hashable tuple."""
+        skipped = ("initial_c", "c_factor", "num_c_steps")
+        return tuple((f.name, getattr(self, f.name)) for f in dataclasses.fields(self) if f.name not in skipped)
+
+    def to_json(self):
+        """The effective settings and the objective written out, JSON-able."""
+        return {
+            "attack": "lbfgs", "objective": objective_formula(self.loss, self.kappa), "norm": "l2",
+            "c_search": f"per example: x{self.c_factor:g} / /{self.c_factor:g} until bracketed, then geometric "
+                        "bisection; final c = the solve that gave the kept adversarial",
+            **dataclasses.asdict(self),
+        }
+
+
+def check_tfp_only_keys(section):
+    """Refuses a "tfp"-only key in a suite section whose solver is "batched"; SuiteError names it."""
+    if section.get("inner_solver", "batched") != "tfp":
+        for name in _TFP_ONLY:
+            if name in section:
+                raise SuiteError(f"{name}: applies to inner_solver: tfp only (this section uses batched)")

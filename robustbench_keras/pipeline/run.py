@@ -1,0 +1,60 @@
+"""`run SUITE`: data, models, scorers, leaderboard and reports.
+
+Resumable: trained models come from the zoo's cache and attacked examples from the per-example records
+already on disk, so a run started again after an interruption redoes nothing that was finished and
+ends with the same results.
+"""
+
+import time
+from pathlib import Path
+
+from robustbench_keras.data import load_dataset
+from robustbench_keras.leaderboard import reports
+from robustbench_keras.leaderboard.document import build_document
+from robustbench_keras.leaderboard.store import load_leaderboard, update_leaderboard, write_leaderboard
+from robustbench_keras.pipeline.models import prepare_zoo_models
+from robustbench_keras.pipeline.scoring import score_models
+
+
+def run_suite(suite, progress=True):
+    """Runs every stage of `suite` and writes its outputs.
+
+    Args:
+        suite: a validated `Suite`.
+        progress: show progress lines on stderr.
+
+    Returns:
+        `(written, stage_times)`: {output name: path} of what was written (leaderboard, tables, page,
+        figures folder), and the wall time of each stage in seconds.
+    """
+    output = Path(suite.output)
+    output.mkdir(parents=True, exist_ok=True)
+    leaderboard_path = output / "leaderboard.json"
+    if leaderboard_path.exists():
+        load_leaderboard(leaderboard_path)  # refuse a corrupt leaderboard before any work
+    dataset = load_dataset(suite.dataset, data_dir=suite.data_dir, progress=progress)
+    start = time.perf_counter()
+    models, entries = prepare_zoo_models(suite, dataset, progress)
+    stage_times = {"models_s": time.perf_counter() - start}
+    context = score_models(suite, dataset, models, entries, output, progress=progress)
+    document = publish(leaderboard_path, build_document(suite, dataset, entries.values(), context.document_sections))
+    start = time.perf_counter()
+    written = {"leaderboard": leaderboard_path, **reports.write_reports(document, output, context)}
+    stage_times.update(context.stage_times, reports_s=time.perf_counter() - start)
+    return written, stage_times
+
+
+def publish(path, document):
+    """Writes a run's document, keeping the submitted entries of the leaderboard already at `path`.
+
+    An existing file that is corrupt or invalid is refused (LeaderboardError), never overwritten.
+    """
+    if not path.exists():
+        write_leaderboard(path, document)
+        return document
+
+    def keep_submissions(previous):
+        submitted = [entry for entry in previous["entries"] if entry["source"] == "submission"]
+        return dict(document, entries=document["entries"] + submitted)
+
+    return update_leaderboard(path, keep_submissions)
