@@ -4,7 +4,9 @@ import os
 
 import pytest
 
-import robustbench_keras  # noqa: F401  (quiet TensorFlow before anything imports it)
+from robustbench_keras.quiet import import_tensorflow
+
+import_tensorflow()  # TensorFlow's start-up lines silenced before any test module imports Keras
 
 DATA_DIR_VARIABLE = "ROBUSTBENCH_KERAS_DATA_DIR"
 

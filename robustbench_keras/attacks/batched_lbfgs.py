@@ -83,6 +83,31 @@ def _first_step(gradient, memory):
     return tf.where(has_pairs, 1.0, 1.0 / tf.maximum(norm, 1e-12))
 
 
+def _store_pairs(memory, accept, s, y):
+    """The memory with the curvature pair (s, y) of each accepted row whose s.y is clearly positive.
+
+    One slot per call for the whole batch (an in-place update): rows without a new pair write an
+    empty one (rho = 0), which costs them their oldest pair.
+    """
+    sy = tf.reduce_sum(s * y, axis=-1)
+    store = accept & (sy > 1e-10 * tf.norm(s, axis=-1) * tf.norm(y, axis=-1))
+    slot = memory.pointer % memory.rho.shape[0]
+    return Memory(
+        s=_write_slot(memory.s, slot, tf.where(store[:, None], s, 0.0)),
+        y=_write_slot(memory.y, slot, tf.where(store[:, None], y, 0.0)),
+        rho=_write_slot(memory.rho, slot, tf.where(store, 1.0 / tf.where(store, sy, 1.0), 0.0)),
+        pointer=memory.pointer + tf.cast(tf.reduce_any(store), tf.int32))
+
+
+def _backtracked_step(value, trial_value, slope, step, finite):
+    """The next trial step of a rejected row: the minimiser of the quadratic through value, slope and
+    trial_value, kept within [_SHRINK_MIN, _SHRINK_MAX] x step."""
+    curvature = trial_value - value - step * slope
+    interpolated = -slope * step * step / (2.0 * tf.where(curvature > 0, curvature, 1.0))
+    interpolated = tf.where(finite & (curvature > 0), interpolated, _SHRINK_MAX * step)
+    return tf.clip_by_value(interpolated, _SHRINK_MIN * step, _SHRINK_MAX * step)
+
+
 def minimize(value_and_gradients, position, memory, *, max_evaluations, tolerance, f_relative_tolerance):
     """Minimises a batch of independent objectives, one trial step per row per call.
 
@@ -111,19 +136,9 @@ def minimize(value_and_gradients, position, memory, *, max_evaluations, toleranc
         slope = tf.reduce_sum(gradient * direction, axis=-1)
         finite = tf.math.is_finite(trial_value) & tf.reduce_all(tf.math.is_finite(trial_gradient), axis=-1)
         accept = active & finite & (trial_value <= value + _ARMIJO * step * slope)
+        shrunk = _backtracked_step(value, trial_value, slope, step, finite)
 
-        s = trial - position
-        y = trial_gradient - gradient
-        sy = tf.reduce_sum(s * y, axis=-1)
-        store = accept & (sy > 1e-10 * tf.norm(s, axis=-1) * tf.norm(y, axis=-1))
-        # One slot per call for the whole batch (an in-place update): rows without a new pair
-        # write an empty one (rho = 0), which costs them their oldest pair.
-        slot = memory.pointer % memory.rho.shape[0]
-        memory = Memory(
-            s=_write_slot(memory.s, slot, tf.where(store[:, None], s, 0.0)),
-            y=_write_slot(memory.y, slot, tf.where(store[:, None], y, 0.0)),
-            rho=_write_slot(memory.rho, slot, tf.where(store, 1.0 / tf.where(store, sy, 1.0), 0.0)),
-            pointer=memory.pointer + tf.cast(tf.reduce_any(store), tf.int32))
+        memory = _store_pairs(memory, accept, trial - position, trial_gradient - gradient)
 
         change = tf.abs(value - trial_value)
         done = accept & ((tf.reduce_max(tf.abs(trial_gradient), axis=-1) <= tolerance)
@@ -137,12 +152,6 @@ def minimize(value_and_gradients, position, memory, *, max_evaluations, toleranc
         descent = tf.reduce_sum(new_direction * gradient, axis=-1) < 0
         new_direction = tf.where(descent[:, None], new_direction, -gradient)
         accepted_step = tf.where(descent, _first_step(gradient, memory), 1.0 / tf.maximum(tf.norm(gradient, axis=-1), 1e-12))
-
-        # Backtracking: minimiser of the quadratic through value, slope and trial_value, safeguarded.
-        curvature = trial_value - value - step * slope
-        interpolated = -slope * step * step / (2.0 * tf.where(curvature > 0, curvature, 1.0))
-        interpolated = tf.where(finite & (curvature > 0), interpolated, _SHRINK_MAX * step)
-        shrunk = tf.clip_by_value(interpolated, _SHRINK_MIN * step, _SHRINK_MAX * step)
 
         direction = tf.where(accept[:, None], new_direction, direction)
         step = tf.where(accept, accepted_step, shrunk)

@@ -114,14 +114,8 @@ class LBFGSAttack:
             search.update(margin.numpy() > self.settings.success_margin)
         found = np.isfinite(solver.best_sq_distance.numpy())
         # Both kept candidates go through the boundary step; the closer result is returned.
-        candidates = []
-        for kept in (solver.best_x.numpy(), solver.promising_x.numpy()):
-            refined = solver.refine(x, targets, kept, found & ~already).numpy()
-            # The recorded success is a fresh forward pass on the returned points.
-            valid = solver.margins(refined, targets).numpy() > self.settings.success_margin
-            candidates.append(np.where((found & ~valid)[:, None], kept, refined))
-        distances = [np.sum(np.square(candidate - x), axis=1) for candidate in candidates]
-        x_adv = np.where((distances[1] < distances[0])[:, None], candidates[1], candidates[0])
+        x_adv, _ = solver.closest_refined(x, targets, (solver.best_x.numpy(), solver.promising_x.numpy()),
+                                          found & ~already)
         success = found
         num_forward = 1 + self.settings.num_c_steps + 2 * (self.settings.num_boundary_steps + 1)
         elapsed = (time.perf_counter() - started) / rows

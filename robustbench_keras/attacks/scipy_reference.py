@@ -117,12 +117,7 @@ def _attack_one(settings, kernels, value_and_gradients, x, target):
         return {"success": False, "c": np.nan, "x_adv": x[0], "num_grad_evals": num_calls,
                 "num_forward_evals": 1 + settings.num_c_steps}
     # As in the batched attack: both kept candidates go through the boundary step, the closer wins.
-    results = []
-    for kept in (best, promising):
-        refined = kernels.refine(x, target, kept["x"][None], np.array([True])).numpy()
-        if not kernels.margins(refined, target).numpy()[0] > settings.success_margin:
-            refined = kept["x"][None]
-        results.append((float(np.sum(np.square(refined - x))), refined[0], kept["c"]))
-    _, x_adv, c = min(results, key=lambda result: result[0])
+    x_adv, chosen = kernels.closest_refined(x, target, (best["x"][None], promising["x"][None]), np.array([True]))
+    x_adv, c = x_adv[0], (best, promising)[int(chosen[0])]["c"]
     return {"success": True, "c": c, "x_adv": x_adv, "num_grad_evals": num_calls,
             "num_forward_evals": 1 + settings.num_c_steps + 2 * (settings.num_boundary_steps + 1)}

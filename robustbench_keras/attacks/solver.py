@@ -16,6 +16,7 @@ m0) and the candidate (margin m1), reaches `success_margin`, at distance
 """
 
 import keras
+import numpy as np
 import tensorflow_probability as tfp
 
 from robustbench_keras.attacks import batched_lbfgs
@@ -88,6 +89,26 @@ class BatchSolver:
             distance_variable.assign(best_sq_distance)
         self.clean_margin.assign(clean_margin)
         self.num_calls.assign(0)
+
+    def closest_refined(self, x, targets, candidates, active):
+        """Each candidate through the boundary step; per row the closest result still adversarial.
+
+        Args:
+            x: float32 (batch, m) clean rows; targets: int32 (batch,); candidates: float32 arrays
+            (batch, m), adversarial where `active` (bool (batch,)).
+
+        Returns:
+            (x_adv float32 (batch, m), int (batch,) index of the candidate it came from). A refined
+            point that is no longer adversarial on a fresh forward pass falls back to its candidate.
+        """
+        results = []
+        for candidate in candidates:
+            refined = self.refine(x, targets, candidate, active).numpy()
+            valid = self.margins(refined, targets).numpy() > self.success_margin
+            results.append(np.where((active & ~valid)[:, None], candidate, refined))
+        distances = np.stack([np.sum(np.square(result - x), axis=1) for result in results])
+        chosen = np.argmin(distances, axis=0)
+        return np.stack(results)[chosen, np.arange(len(x))], chosen
 
     def _logits(self, x_flat):
         return self.model(tf.reshape(x_flat, (-1,) + self.input_shape), training=False)

@@ -5,6 +5,7 @@ Scorers describe their tables with these types (`scorers.<name>.tables`); `markd
 render them.
 """
 
+import collections
 import math
 from dataclasses import dataclass
 
@@ -79,11 +80,18 @@ def lookup(mapping, *keys):
 
 
 def display_names(document, baselines):
-    """{model id: name shown in tables}: the paper's names, then each entry's paper or submission name."""
-    names = {row["model"]: row["paper_name"] for key in ("table1", "table3") for row in (baselines or {}).get(key, {}).get("rows", [])}
+    """{model id: name shown in tables and figures}: the paper's names, then each entry's paper or
+    submission name; entries that would share a name (e.g. FC100-100-10 on all of MNIST and on P1)
+    are told apart by their ids in brackets."""
+    names = {row["model"]: row["paper_name"] for key in ("table1", "table3")
+             for row in (baselines or {}).get(key, {}).get("rows", [])}
     for entry in document["entries"]:
         if entry["id"] not in names:
             names[entry["id"]] = entry["paper_name"] or lookup(entry, "submission", "name") or entry["id"]
+    counts = collections.Counter(names[entry["id"]] for entry in document["entries"])
+    for entry in document["entries"]:
+        if counts[names[entry["id"]]] > 1:
+            names[entry["id"]] = f"{names[entry['id']]} ({entry['id']})"
     return names
 
 

@@ -5,7 +5,6 @@ pyplot or its global state. Every figure has a fixed size in inches and a `dpi`,
 size is known in advance (`figure_size_px`). Inputs are plain numpy arrays or the leaderboard document.
 """
 
-import collections
 import math
 
 import numpy as np
@@ -109,47 +108,6 @@ def plot_adversarial_examples(path, x, x_adv, labels, targets, predictions=None,
         axes[1, column].set_ylabel(caption if column == 0 else "", fontsize=8)
         axes[2, column].set_ylabel("adversarial" if column == 0 else "", fontsize=8)
     return _save(figure, path, dpi)
-
-
-def transfer_matrix(document, table="table2", magnified=False):
-    """The error matrix of Table 2 or 4 from a leaderboard document.
-
-    Args:
-        document: a valid leaderboard document.
-        table: "table2" or "table4".
-        magnified: Table 4's magnified block instead of the plain one.
-
-    Returns:
-        (errors float (rows, columns) with NaN where missing, row labels, column labels): rows are the
-        entries whose `transfer.table` is `table`, then the Gaussian-noise control rows; models are
-        labelled by their display names (`display_names`), as in the tables.
-    """
-    rows = [e for e in document["entries"] if (e.get("transfer") or {}).get("table") == table]
-    matrices = [(e["transfer"].get("magnified") if magnified else e["transfer"]) or {} for e in rows]
-    controls = (document.get("controls") or {}).get(f"{table}_magnified" if magnified else table, [])
-    columns = [e["id"] for e in rows]
-    for errors_on in [m.get("errors_on", {}) for m in matrices] + [c["errors_on"] for c in controls]:
-        columns += [model for model in errors_on if model not in columns]
-    sources = [m.get("errors_on", {}) for m in matrices] + [c["errors_on"] for c in controls]
-    errors = np.array([[source.get(model, np.nan) for model in columns] for source in sources], dtype=np.float64)
-    names = display_names(document, [e["id"] for e in rows] + columns)
-    row_labels = [names[e["id"]] for e in rows] + [c["label"] for c in controls]
-    return errors.reshape(len(sources), len(columns)), row_labels, [names[model] for model in columns]
-
-
-def display_names(document, ids):
-    """{id: the model's display name} for `ids`: its `paper_name`, else its submission's name, else the id.
-
-    Two models that would share a name (e.g. FC100-100-10 trained on all of MNIST and on P1) are told
-    apart by their ids in brackets.
-    """
-    entries = {entry["id"]: entry for entry in document["entries"]}
-    names = {}
-    for model_id in dict.fromkeys(ids):
-        entry = entries.get(model_id, {})
-        names[model_id] = entry.get("paper_name") or (entry.get("submission") or {}).get("name") or model_id
-    counts = collections.Counter(names.values())
-    return {model_id: f"{name} ({model_id})" if counts[name] > 1 else name for model_id, name in names.items()}
 
 
 def plot_transfer_matrix(path, errors, row_labels, column_labels, title, dpi=DPI):

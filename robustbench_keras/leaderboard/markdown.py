@@ -56,7 +56,7 @@ def render_markdown(document, baselines=None, figures=(), ranking_split=None):
 
     Args:
         document: a valid leaderboard document (see `store.load_leaderboard`).
-        baselines: the paper's values; None reads `baselines/szegedy2014.json`.
+        baselines: the paper's values; None reads the packaged `leaderboard/szegedy2014.json`.
         figures: (caption, relative path) pairs, shown as images at the end.
         ranking_split: the min-distortion sample the ranking uses; None: the run's Table 1 split.
 

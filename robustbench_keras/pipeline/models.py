@@ -11,9 +11,16 @@ from robustbench_keras.provenance import file_sha256
 
 
 def prepare_zoo_models(suite, dataset, progress=True):
-    """Trains or loads every model of `suite`; returns ({id: model}, {id: Entry}) in suite order."""
+    """Trains or loads every model of `suite`; returns ({id: model}, {id: Entry}) in suite order.
+
+    The stage's ETA weighs each model by its training cost (a cached model costs a hundredth of the
+    cheapest training), so it holds after a cheap linear model.
+    """
     models, entries = {}, {}
-    bar = Progress("models", len(suite.models), unit="model", enabled=progress)
+    costs = [zoo.training_cost(model_id, suite.recipe_for(model_id)) for model_id in suite.models]
+    weights = [cost if not suite.checkpoint_path(model_id, dataset).exists() else min(costs) / 100
+               for model_id, cost in zip(suite.models, costs)]
+    bar = Progress("models", len(suite.models), unit="model", enabled=progress, weights=weights)
     for model_id in suite.models:
         models[model_id], entries[model_id] = prepare_zoo_model(model_id, dataset, suite, progress)
         bar.update(info=model_id)

@@ -16,7 +16,8 @@ import numpy as np
 
 from robustbench_keras.attacks.distances import per_pixel_rms
 from robustbench_keras.evaluation import error_rate
-from robustbench_keras.leaderboard.cells import DASH, Comparison, Table, display_names, lookup, paper_rows, row_ids
+from robustbench_keras.leaderboard.cells import (DASH, Comparison, Table, baselines_for, display_names, lookup,
+                                                 paper_rows, row_ids)
 from robustbench_keras.scorers.min_distortion import paper_table
 
 NAME = "transfer"
@@ -155,22 +156,26 @@ def noise_row(x, y, models, stddev, seed):
     }
 
 
-def matrix(document, table="table2", magnified=False):
-    """The error matrix of Table 2 or 4 as read from a leaderboard document.
+def matrix(document, table="table2", magnified=False, names=None):
+    """The error matrix of Table 2 or 4 from a leaderboard document, for a heatmap.
 
     Returns:
-        (row ids, control rows, column ids, {row id or control label: errors_on}): rows are the
-        entries whose transfer row belongs to `table`; columns the row models, then any other model
-        the rows or controls were fed to.
+        (errors float (rows, columns) with NaN where missing, row labels, column labels): rows are the
+        entries whose transfer row belongs to `table`, then the Gaussian-noise control rows; columns
+        the row models, then any other model fed; models labelled by `names` (default: display names).
     """
+    names = names if names is not None else display_names(document, None)
     rows = [e for e in document["entries"] if lookup(e, NAME, "table") == table]
-    sources = {e["id"]: (lookup(e, NAME, "magnified", "errors_on") if magnified else lookup(e, NAME, "errors_on")) or {}
-               for e in rows}
+    sources = [(lookup(e, NAME, "magnified", "errors_on") if magnified else lookup(e, NAME, "errors_on")) or {}
+               for e in rows]
     controls = lookup(document, "controls", f"{table}_magnified" if magnified else table) or []
+    sources += [control["errors_on"] for control in controls]
     columns = [e["id"] for e in rows]
-    for errors_on in list(sources.values()) + [c["errors_on"] for c in controls]:
+    for errors_on in sources:
         columns += [model for model in errors_on if model not in columns]
-    return [e["id"] for e in rows], controls, columns, sources
+    errors = np.array([[source.get(model, np.nan) for model in columns] for source in sources], dtype=np.float64)
+    row_labels = [names.get(e["id"], e["id"]) for e in rows] + [control["label"] for control in controls]
+    return errors.reshape(len(sources), len(columns)), row_labels, [names.get(c, c) for c in columns]
 
 
 def tables(document, baselines, settings):
@@ -237,19 +242,16 @@ def _describe(document, key, magnified):
 
 
 def figures(document, context):
-    """A heatmap per transfer matrix, rows and columns named as in the tables."""
+    """A heatmap per transfer matrix, models named as in the tables."""
     from robustbench_keras.leaderboard import figures as plots
+    from robustbench_keras.leaderboard.baselines import load_baselines
 
-    names = display_names(document, None)
+    names = display_names(document, baselines_for(document, load_baselines()))
     drawn = []
     for table, magnified, title in MATRICES:
-        row_ids_, controls, columns, sources = matrix(document, table, magnified)
-        if not columns:
-            continue
-        errors_on = [sources[i] for i in row_ids_] + [c["errors_on"] for c in controls]
-        errors = np.array([[row.get(c, np.nan) for c in columns] for row in errors_on], dtype=np.float64)
-        labels = [names.get(i, i) for i in row_ids_] + [c["label"] for c in controls]
-        drawn.append((f"{title}: error (%) of adversarial examples across models",
-                      f"transfer_{table}{'_magnified' if magnified else ''}.png", plots.plot_transfer_matrix,
-                      (errors.reshape(len(errors_on), len(columns)), labels, [names.get(c, c) for c in columns], title)))
+        errors, row_labels, column_labels = matrix(document, table, magnified, names)
+        if column_labels:
+            drawn.append((f"{title}: error (%) of adversarial examples across models",
+                          f"transfer_{table}{'_magnified' if magnified else ''}.png", plots.plot_transfer_matrix,
+                          (errors, row_labels, column_labels, title)))
     return drawn

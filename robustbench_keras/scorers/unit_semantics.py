@@ -22,7 +22,8 @@ import functools
 import numpy as np
 
 from robustbench_keras.errors import ModelError, SuiteError
-from robustbench_keras.leaderboard.cells import Table, display_names
+from robustbench_keras.leaderboard.baselines import load_baselines
+from robustbench_keras.leaderboard.cells import Table, baselines_for, display_names
 from robustbench_keras.progress import Progress
 from robustbench_keras.scorers import coherence
 from robustbench_keras.scorers.layers import activations, find_layer, has_hidden_layer
@@ -285,7 +286,7 @@ def figures(document, context):
 
     if context.held_out_images is None:
         return []
-    names = display_names(document, None)
+    names = display_names(document, baselines_for(document, load_baselines()))
     drawn = []
     for entry in document["entries"]:
         for layer_name, layer in (entry.get(NAME) or {}).get("layers", {}).items():

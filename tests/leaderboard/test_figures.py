@@ -7,6 +7,8 @@ import numpy as np
 import pytest
 
 from robustbench_keras.leaderboard import figures
+from robustbench_keras.leaderboard.cells import display_names
+from robustbench_keras.scorers import transfer
 
 
 def _png_size(path):
@@ -61,13 +63,13 @@ def test_adversarial_examples_refuse_mismatched_inputs(tmp_path, examples, argum
 
 
 def test_transfer_matrix_from_document(example_document):
-    errors, rows, columns = figures.transfer_matrix(example_document, "table2")
+    errors, rows, columns = transfer.matrix(example_document, "table2")
     # Models by their display names, as in the tables: paper name, else the submission's name.
     assert rows == ["FC10(1e-4)", "FC100-100-10", "My CNN", "Gaussian noise, stddev=0.1", "Gaussian noise, stddev=0.3"]
     assert columns == ["FC10(1e-4)", "FC100-100-10", "My CNN"]
     np.testing.assert_array_equal(errors, [[1.0, 0.031, 0.25], [0.3, 1.0, 0.1], [0.2, 0.4, 1.0],
                                            [0.06, 0.01, 0.0], [0.2, 0.05, 0.02]])
-    errors, rows, columns = figures.transfer_matrix(example_document, "table4", magnified=True)
+    errors, rows, columns = transfer.matrix(example_document, "table4", magnified=True)
     assert rows == ["FC100-100-10 (P1)", "Gaussian noise, stddev=0.1"]
     assert columns == ["FC100-100-10 (P1)", "fc100_100_10_p2"]  # not an entry of the document: its id
     np.testing.assert_array_equal(errors, [[1.0, 0.5], [0.03, 0.03]])
@@ -75,9 +77,9 @@ def test_transfer_matrix_from_document(example_document):
 
 def test_display_names_tell_apart_models_sharing_a_paper_name(document):
     document["entries"][2]["paper_name"] = "FC100-100-10"
-    names = figures.display_names(document, ["fc100_100_10", "fc100_100_10_p1", "my_cnn", "other"])
-    assert names == {"fc100_100_10": "FC100-100-10 (fc100_100_10)", "fc100_100_10_p1": "FC100-100-10 (fc100_100_10_p1)",
-                     "my_cnn": "My CNN", "other": "other"}
+    names = display_names(document, None)
+    assert names == {"fc10_wd1e-4": "FC10(1e-4)", "fc100_100_10": "FC100-100-10 (fc100_100_10)",
+                     "fc100_100_10_p1": "FC100-100-10 (fc100_100_10_p1)", "my_cnn": "My CNN"}
 
 
 @pytest.fixture
@@ -95,7 +97,7 @@ def drawn(monkeypatch):
 
 
 def test_heatmap_axes_carry_the_display_names(tmp_path, example_document, drawn):
-    errors, rows, columns = figures.transfer_matrix(example_document, "table2")
+    errors, rows, columns = transfer.matrix(example_document, "table2")
     figures.plot_transfer_matrix(tmp_path / "table2.png", errors, rows, columns, "Table 2")
     axis = drawn[0].axes[0]
     assert [label.get_text() for label in axis.get_yticklabels()] == rows
@@ -103,7 +105,7 @@ def test_heatmap_axes_carry_the_display_names(tmp_path, example_document, drawn)
 
 
 def test_transfer_heatmap_png_with_missing_cells(tmp_path, example_document):
-    errors, rows, columns = figures.transfer_matrix(example_document, "table2")
+    errors, rows, columns = transfer.matrix(example_document, "table2")
     errors[0, 1] = np.nan
     path = figures.plot_transfer_matrix(tmp_path / "table2.png", errors, rows, columns, "Table 2")
     _check_png(path, (570, 650))  # 3 columns of 0.9 in + 3 in, 5 rows of 0.9 in + 2 in, at 100 dpi
