@@ -1,11 +1,10 @@
-"""Leaderboard: schema, validated atomic store, the paper's baselines, rendered tables and figures.
+"""Leaderboard: entries, schema, validated atomic store, the rendered tables, page and figures.
 
-Stage 5 of a run. `store` is the only writer of leaderboard files; `markdown` and `html` render
-Tables 1-5 of Szegedy et al. 2014 (arXiv 1312.6199) as paper | ours | difference; `figures`
-(matplotlib, imported on use) draws the PNGs.
+`store` is the only writer of leaderboard files; `markdown` and `html` render what the scorers
+describe (Tables 1-5 of Szegedy et al. 2014, arXiv 1312.6199, as paper | ours | difference);
+`reports` writes them with the scorers' figures (drawn by `robustbench_keras.plots`).
 """
 
-from robustbench_keras.leaderboard.baselines import load_baselines
 from robustbench_keras.leaderboard.html import render_html
 from robustbench_keras.leaderboard.markdown import render_markdown
 from robustbench_keras.leaderboard.store import (
@@ -23,7 +22,6 @@ from robustbench_keras.leaderboard.store import (
 __all__ = [
     "SCHEMA_VERSION",
     "add_entry",
-    "load_baselines",
     "load_leaderboard",
     "load_schema",
     "nan_to_null",

@@ -6,8 +6,8 @@ from the network; figures are relative `<img>` links to PNGs beside the page.
 
 from html import escape
 
-from robustbench_keras.leaderboard.baselines import load_baselines
-from robustbench_keras.leaderboard.cells import Comparison, format_comparison, format_value
+from robustbench_keras.paper import load_baselines
+from robustbench_keras.scorers.cells import Comparison, format_comparison, format_value
 from robustbench_keras.leaderboard.tables import build_ranking, build_tables, ranking_split as default_ranking_split
 
 STYLE = """

@@ -4,8 +4,8 @@ Szegedy et al. 2014 (arXiv 1312.6199). Each comparison cell reads `paper | ours 
 (pipes escaped for GitHub-flavoured Markdown); errors in percent, distortions per-pixel RMS.
 """
 
-from robustbench_keras.leaderboard.baselines import load_baselines
-from robustbench_keras.leaderboard.cells import Comparison, format_comparison, format_value
+from robustbench_keras.paper import load_baselines
+from robustbench_keras.scorers.cells import Comparison, format_comparison, format_value
 from robustbench_keras.leaderboard.tables import build_ranking, build_tables, ranking_split as default_ranking_split
 
 LEGEND = (

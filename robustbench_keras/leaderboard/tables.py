@@ -7,7 +7,7 @@ dataset (`cells.baselines_for`).
 """
 
 from robustbench_keras import scorers
-from robustbench_keras.leaderboard.cells import DASH, Table, baselines_for, format_value, lookup
+from robustbench_keras.scorers.cells import DASH, Table, baselines_for, format_value, lookup
 from robustbench_keras.settings import build_settings
 
 # The paper's tables come in the paper's order; any other table follows, in scorer run order.

@@ -23,8 +23,8 @@ from robustbench_keras.attacks import (TARGET_POLICIES, AttackRecords, LBFGSAtta
                                        summarize_distortions)
 from robustbench_keras.data.splits import SPLIT_NAMES
 from robustbench_keras.errors import LeaderboardError, ModelError
-from robustbench_keras.leaderboard.baselines import load_baselines
-from robustbench_keras.leaderboard.cells import (Comparison, Table, baselines_for, display_names, lookup, paper_rows,
+from robustbench_keras.paper import load_baselines
+from robustbench_keras.scorers.cells import (Comparison, Table, baselines_for, display_names, lookup, paper_rows,
                                                  row_ids)
 from robustbench_keras.progress import Progress
 from robustbench_keras.provenance import file_sha256
@@ -279,7 +279,7 @@ def _distortion_table(document, baselines, key, split, error_columns, title, not
 
 def figures(document, context):
     """Adversarial examples per model (the paper's Fig. 5) and the distortion histograms."""
-    from robustbench_keras.leaderboard import figures as plots
+    from robustbench_keras.plots import figures as plots
 
     names = display_names(document, baselines_for(document, load_baselines()))
     drawn, distortions = [], {}

@@ -26,7 +26,7 @@ import numpy as np
 import scipy.sparse.linalg
 
 from robustbench_keras.errors import ModelError, SuiteError
-from robustbench_keras.leaderboard.cells import DASH, Comparison, Table, display_names
+from robustbench_keras.scorers.cells import DASH, Comparison, Table, display_names
 from robustbench_keras.progress import Progress
 from robustbench_keras.scorers.conv_bounds import conv_bound
 from robustbench_keras.zoo.alexnet import ContrastNormalization

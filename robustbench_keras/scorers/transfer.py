@@ -16,7 +16,7 @@ import numpy as np
 
 from robustbench_keras.attacks.distances import per_pixel_rms
 from robustbench_keras.evaluation import error_rate
-from robustbench_keras.leaderboard.cells import (DASH, Comparison, Table, baselines_for, display_names, lookup,
+from robustbench_keras.scorers.cells import (DASH, Comparison, Table, baselines_for, display_names, lookup,
                                                  paper_rows, row_ids)
 from robustbench_keras.scorers.min_distortion import paper_table
 
@@ -243,8 +243,8 @@ def _describe(document, key, magnified):
 
 def figures(document, context):
     """A heatmap per transfer matrix, models named as in the tables."""
-    from robustbench_keras.leaderboard import figures as plots
-    from robustbench_keras.leaderboard.baselines import load_baselines
+    from robustbench_keras.plots import figures as plots
+    from robustbench_keras.paper import load_baselines
 
     names = display_names(document, baselines_for(document, load_baselines()))
     drawn = []

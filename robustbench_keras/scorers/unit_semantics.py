@@ -22,8 +22,8 @@ import functools
 import numpy as np
 
 from robustbench_keras.errors import ModelError, SuiteError
-from robustbench_keras.leaderboard.baselines import load_baselines
-from robustbench_keras.leaderboard.cells import Table, baselines_for, display_names
+from robustbench_keras.paper import load_baselines
+from robustbench_keras.scorers.cells import Table, baselines_for, display_names
 from robustbench_keras.progress import Progress
 from robustbench_keras.scorers import coherence
 from robustbench_keras.scorers.layers import activations, find_layer, has_hidden_layer
@@ -282,7 +282,7 @@ def _measure_cell(layer, measure):
 
 def figures(document, context):
     """For each model and layer, the top images of units beside those of random directions (Figs. 1-2)."""
-    from robustbench_keras.leaderboard import direction_grids
+    from robustbench_keras.plots import direction_grids
 
     if context.held_out_images is None:
         return []

@@ -9,7 +9,7 @@ import dataclasses
 import functools
 
 from robustbench_keras.errors import ModelError
-from robustbench_keras.leaderboard.baselines import load_baselines
+from robustbench_keras.paper import load_baselines
 from robustbench_keras.zoo.recipes import RECIPES, Recipe
 
 IMAGE_SHAPE = (28, 28)

@@ -5,7 +5,7 @@ import copy
 import pytest
 
 from robustbench_keras.leaderboard import render_markdown, validate_document
-from robustbench_keras.leaderboard.cells import Comparison, format_comparison, format_value
+from robustbench_keras.scorers.cells import Comparison, format_comparison, format_value
 
 
 @pytest.fixture

@@ -6,8 +6,8 @@ import types
 
 from robustbench_keras import scorers
 from robustbench_keras.leaderboard import render_markdown
-from robustbench_keras.leaderboard.baselines import load_baselines
-from robustbench_keras.leaderboard.cells import Comparison, Table
+from robustbench_keras.paper import load_baselines
+from robustbench_keras.scorers.cells import Comparison, Table
 from robustbench_keras.leaderboard.tables import build_tables
 
 

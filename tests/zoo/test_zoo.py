@@ -4,7 +4,7 @@ import pytest
 
 from robustbench_keras import zoo
 from robustbench_keras.errors import ModelError
-from robustbench_keras.leaderboard.baselines import load_baselines
+from robustbench_keras.paper import load_baselines
 from robustbench_keras.zoo import costs
 
 PAPER_ORDER = [

@@ -1,6 +1,6 @@
 """The paper's own numbers for Tables 1-5 (Szegedy et al. 2014, arXiv 1312.6199), as data.
 
-`leaderboard/szegedy2014.json`, shipped as package data, holds them: error rates as fractions, with a
+`paper/szegedy2014.json`, shipped as package data, holds them: error rates as fractions, with a
 source note. It is their only copy (the zoo reads its paper errors from it). Model ids match the zoo's (`fc10_wd1e-4`, ..., `fc100_100_10_p2`); Table 5's layers are AlexNet's
 `conv1`..`conv5`, `fc1`..`fc3`.
 """
@@ -12,7 +12,6 @@ from pathlib import Path
 import jsonschema
 
 from robustbench_keras.errors import LeaderboardError
-from robustbench_keras.leaderboard.store import format_json_path
 
 PACKAGED_NAME = "szegedy2014.json"
 
@@ -65,7 +64,7 @@ def load_baselines(path=None):
     """Reads the paper's values.
 
     Args:
-        path: a baselines JSON file; None reads the packaged `leaderboard/szegedy2014.json`.
+        path: a baselines JSON file; None reads the packaged `paper/szegedy2014.json`.
 
     Returns:
         The baselines as a dict: `source`, `table1` ... `table5` (see the file).
@@ -73,7 +72,7 @@ def load_baselines(path=None):
     Raises:
         LeaderboardError: the file is missing, not JSON, or not shaped like a baselines file.
     """
-    packaged = resources.files("robustbench_keras.leaderboard").joinpath(PACKAGED_NAME)
+    packaged = resources.files("robustbench_keras.paper").joinpath(PACKAGED_NAME)
     source = packaged if path is None else Path(path)
     try:
         baselines = json.loads(source.read_text(encoding="utf-8"))
@@ -86,6 +85,6 @@ def load_baselines(path=None):
     error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(SCHEMA).iter_errors(baselines))
     if error is not None:
         raise LeaderboardError(
-            f"{source}: {format_json_path(error.absolute_path)}: {error.message} (not a baselines file)"
+            f"{source}: {error.json_path}: {error.message} (not a baselines file)"
         )
     return baselines

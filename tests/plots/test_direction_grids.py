@@ -4,7 +4,7 @@ import matplotlib.image
 import numpy as np
 import pytest
 
-from robustbench_keras.leaderboard import direction_grids
+from robustbench_keras.plots import direction_grids
 
 
 @pytest.fixture(scope="module")

@@ -6,8 +6,8 @@ import matplotlib.image
 import numpy as np
 import pytest
 
-from robustbench_keras.leaderboard import figures
-from robustbench_keras.leaderboard.cells import display_names
+from robustbench_keras.plots import figures
+from robustbench_keras.scorers.cells import display_names
 from robustbench_keras.scorers import transfer
 
 

@@ -6,7 +6,7 @@ from importlib import resources
 import pytest
 
 from robustbench_keras.errors import LeaderboardError
-from robustbench_keras.leaderboard.baselines import load_baselines
+from robustbench_keras.paper import load_baselines
 
 TABLE2_IDS = ["fc10_wd1e-4", "fc10_wd1e-2", "fc10_wd1", "fc100_100_10", "fc200_200_10", "ae400_10"]
 TABLE4_IDS = ["fc100_100_10_p1", "fc123_456_10_p1", "fc100_100_10_p2"]
@@ -108,7 +108,7 @@ def test_missing_or_corrupt_baselines_are_refused(tmp_path):
 
 
 def test_the_default_is_the_packaged_file(baselines):
-    packaged = resources.files("robustbench_keras.leaderboard").joinpath("szegedy2014.json")
+    packaged = resources.files("robustbench_keras.paper").joinpath("szegedy2014.json")
     assert json.loads(packaged.read_text(encoding="utf-8")) == baselines
     with resources.as_file(packaged) as path:
         assert load_baselines(path) == baselines
