@@ -8,7 +8,8 @@ from html import escape
 
 from robustbench_keras.paper import load_baselines
 from robustbench_keras.scorers.cells import Comparison, format_comparison, format_value
-from robustbench_keras.leaderboard.tables import build_ranking, build_tables, ranking_split as default_ranking_split
+from robustbench_keras.leaderboard.tables import build_ranking, build_tables, legend, paper_note
+from robustbench_keras.leaderboard.tables import ranking_split as default_ranking_split
 
 STYLE = """
 body { font-family: sans-serif; margin: 2em; color: #222; }
@@ -77,7 +78,7 @@ def render_html(document, baselines=None, figures=(), ranking_split=None):
             for caption, path in figures
         )
         sections.append(f'<section id="figures"><h2>Figures</h2>\n{images}</section>')
-    source = baselines["source"]
+    note = paper_note(document, baselines)
     return "\n".join([
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
@@ -85,10 +86,9 @@ def render_html(document, baselines=None, figures=(), ranking_split=None):
         f"<style>{STYLE}</style></head><body>",
         f"<h1>Leaderboard: {escape(suite['name'])}</h1>",
         "<ul>" + "".join(f"<li>{fact}</li>" for fact in facts) + "</ul>",
-        "<p>Each comparison cell reads <b>paper | ours | ours − paper</b>; errors and rates in %, "
-        "distortions as per-pixel RMS with pixels in [0, 1]; — where there is no value.</p>",
+        f"<p>{escape(legend(document, baselines))}</p>",
         *sections,
-        f"<p>Paper values: {escape(source['paper'])} arXiv {escape(source['arxiv'])}.</p>",
+        *([f"<p>{escape(note)}</p>"] if note else []),
         "</body></html>",
         "",
     ])

@@ -6,12 +6,9 @@ Szegedy et al. 2014 (arXiv 1312.6199). Each comparison cell reads `paper | ours 
 
 from robustbench_keras.paper import load_baselines
 from robustbench_keras.scorers.cells import Comparison, format_comparison, format_value
-from robustbench_keras.leaderboard.tables import build_ranking, build_tables, ranking_split as default_ranking_split
+from robustbench_keras.leaderboard.tables import build_ranking, build_tables, legend, paper_note
+from robustbench_keras.leaderboard.tables import ranking_split as default_ranking_split
 
-LEGEND = (
-    "Each comparison cell reads **paper \\| ours \\| ours − paper**; errors and rates in %, "
-    "distortions as per-pixel RMS with pixels in [0, 1]; — where there is no value."
-)
 
 
 def _escape(text):
@@ -35,7 +32,7 @@ def render_table(table):
     return "\n".join(lines) + "\n"
 
 
-def _header(document):
+def _header(document, baselines):
     suite, data, attack = document["suite"], document["data_fingerprint"], document["attack"]
     software = ", ".join(f"{name} {version}" for name, version in document["software"].items())
     return "\n".join([
@@ -46,7 +43,7 @@ def _header(document):
         f"- Attack: objective {attack['objective']}, target policy {attack['target_policy']}",
         f"- Software: {software}",
         "",
-        LEGEND,
+        _escape(legend(document, baselines)),
         "",
     ])
 
@@ -65,9 +62,10 @@ def render_markdown(document, baselines=None, figures=(), ranking_split=None):
     """
     baselines = baselines if baselines is not None else load_baselines()
     ranking_split = ranking_split or default_ranking_split(document)
-    parts = [_header(document), render_table(build_ranking(document, ranking_split))]
+    parts = [_header(document, baselines), render_table(build_ranking(document, ranking_split))]
     parts += [render_table(table) for table in build_tables(document, baselines)]
     if figures:
         parts.append("## Figures\n\n" + "\n\n".join(f"![{_escape(caption)}]({path})" for caption, path in figures) + "\n")
-    parts.append(f"Paper values: {baselines['source']['paper']} arXiv {baselines['source']['arxiv']}.\n")
+    note = paper_note(document, baselines)
+    parts += [_escape(note) + "\n"] if note else []
     return "\n".join(parts)

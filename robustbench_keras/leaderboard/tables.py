@@ -84,3 +84,17 @@ def build_ranking(document, split="test"):
          "Median", "Success rate (%)", "n"),
         tuple(rows), has_paper=False,
     )
+
+
+def legend(document, baselines):
+    """How to read the cells: paper | ours | difference, or ours only on a dataset the paper did not use."""
+    units = "errors and rates in %, distortions as per-pixel RMS with pixels in [0, 1]; — where there is no value."
+    if baselines_for(document, baselines) is None:
+        return f"The paper reports no {document['data_fingerprint']['dataset']} results: cells show this run's; {units}"
+    return f"Each comparison cell reads paper | ours | ours − paper; {units}"
+
+
+def paper_note(document, baselines):
+    """Where the paper's values come from, or None when none are shown."""
+    baselines = baselines_for(document, baselines)
+    return None if baselines is None else f"Paper values: {baselines['source']['paper']} arXiv {baselines['source']['arxiv']}."

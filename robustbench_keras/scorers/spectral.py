@@ -253,7 +253,8 @@ def _stride(strides):
 def tables(document, baselines, settings):
     """Table 5 (AlexNet, paper beside ours) and, when any entry has them, the models' own bounds."""
     entries = _entry_table(document, baselines)
-    return [_table5(document, baselines)] + ([entries] if entries.rows else [])
+    table5 = [_table5(document, baselines)] if document.get("table5") or baselines else []
+    return table5 + ([entries] if entries.rows else [])
 
 
 def _size(shape):

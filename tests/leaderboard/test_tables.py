@@ -38,6 +38,9 @@ def test_another_dataset_shows_no_paper_columns(document):
     assert [row.split(" | ")[0] for row in rows] == ["| FC10(1e-4)", "| FC100-100-10", "| My CNN"]
     assert all("\\|" not in row for row in rows)  # ours only, no paper | ours | difference
     assert "| FC10(1e-4) | 7.1 | 7.5 | 0.065 | 95 |" in rows
+    assert "The paper reports no fashion_mnist results" in markdown and "Paper values" not in markdown
+    del document["table5"]
+    assert "Table 5" not in render_markdown(document)  # neither the paper's nor ours
 
 
 def test_property_1_results_get_their_table(document):
