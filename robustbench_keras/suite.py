@@ -143,7 +143,7 @@ def load_suite(path, **overrides):
         models=models,
         dataset=dataset,
         seed=raw.get("seed", 0),
-        output=raw.get("output", "results"),
+        output=_check_output(raw.get("output", "results"), where),
         data_dir=raw.get("data_dir"),
         cache_dir=raw.get("cache_dir"),
         max_epochs=raw.get("max_epochs"),
@@ -154,17 +154,36 @@ def load_suite(path, **overrides):
 
 
 def _read_yaml(path):
+    """The suite file's top-level mapping; any bytes that are not one are a one-line SuiteError."""
     if not path.is_file():
         raise SuiteError(f"{path}: no such suite file")
     try:
-        raw = yaml.safe_load(path.read_text())
+        raw = yaml.safe_load(path.read_bytes())  # bytes: PyYAML reads UTF-8, or UTF-16/32 with a BOM
+    except OSError as error:
+        raise SuiteError(f"{path}: cannot read the suite file ({error.strerror})") from None
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         line = f" at line {mark.line + 1}" if mark else ""
-        raise SuiteError(f"{path}: not valid YAML{line}") from None
+        problem = " (not UTF-8 or UTF-16/32 text)" if isinstance(error, yaml.reader.ReaderError) else ""
+        raise SuiteError(f"{path}: not valid YAML{line}{problem}") from None
+    except RecursionError:
+        raise SuiteError(f"{path}: not a suite file (nested too deeply)") from None
     if not isinstance(raw, dict):
         raise SuiteError(f"{path}: expected a mapping of suite keys, got {type(raw).__name__}")
     return raw
+
+
+def _check_output(output, where):
+    """Refuses an output folder that is, or lies inside, an existing file, or is no path at all."""
+    if "\0" in output:
+        raise SuiteError(f"{where}: output: expected a folder path, got {output!r} (a NUL character)")
+    for folder in (Path(output), *Path(output).parents):
+        if folder.exists() and not folder.is_dir():
+            raise SuiteError(f"{where}: output: '{output}' is not a folder ('{folder}' is a file); "
+                             "choose another folder (--output)")
+        if folder.exists():
+            break
+    return output
 
 
 def _check_models(names, where):

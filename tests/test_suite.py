@@ -1,9 +1,17 @@
 """Suite validation: every mistake is one line naming the file and the key."""
 
+import dataclasses
+import pathlib
+import tempfile
 import textwrap
 
+import hypothesis
 import pytest
+import yaml
+from hypothesis import strategies as st
 
+from robustbench_keras import scorers, zoo
+from robustbench_keras.attacks.settings import AttackSettings
 from robustbench_keras.errors import SuiteError
 from robustbench_keras.suite import load_suite
 
@@ -108,3 +116,61 @@ def test_hash_covers_the_effective_settings(tmp_path):
     defaults_spelled_out = VALID.replace("transfer: {magnify: literal}", "transfer: {magnify: literal, magnified_rms: 0.1}")
     assert load_suite(write(tmp_path, defaults_spelled_out + "attack: {batch_size: 64}\n")).hash() == plain
     assert load_suite(write(tmp_path, VALID + "attack: {batch_size: 32}\n")).hash() != plain
+
+
+# Property: any bytes, any YAML shape, either load or one SuiteError line — never another exception.
+YAML_SCALARS = st.none() | st.booleans() | st.integers(-2**70, 2**70) | st.floats() | st.text(max_size=12)
+YAML_VALUES = st.recursive(YAML_SCALARS, lambda children: st.lists(children, max_size=4)
+                           | st.dictionaries(st.text(max_size=8), children, max_size=4), max_leaves=12)
+
+
+def _section(settings_class):
+    """A mapping of some of `settings_class`'s fields (or a stray key) to arbitrary values."""
+    names = [field.name for field in dataclasses.fields(settings_class)] + ["stray"]
+    return st.dictionaries(st.sampled_from(names), YAML_SCALARS | YAML_VALUES, max_size=4)
+
+
+SUITE_SHAPED = st.fixed_dictionaries({
+    "name": st.text(max_size=8),
+    "models": st.lists(st.sampled_from(zoo.names()), min_size=1, max_size=3) | YAML_VALUES,
+}, optional={
+    "dataset": st.sampled_from(["mnist", "fashion_mnist"]) | YAML_SCALARS,
+    "seed": YAML_SCALARS, "max_epochs": YAML_SCALARS, "output": YAML_SCALARS, "data_dir": YAML_SCALARS,
+    "attack": _section(AttackSettings) | YAML_VALUES,
+    "scorers": st.fixed_dictionaries({}, optional={name: _section(scorers.get(name).Settings) | YAML_SCALARS
+                                                   for name in scorers.SCORER_NAMES}) | YAML_VALUES,
+})
+SUITE_DOCUMENTS = (
+    st.binary(max_size=200)
+    | YAML_VALUES.map(lambda value: yaml.safe_dump(value).encode())
+    | SUITE_SHAPED.map(lambda value: yaml.safe_dump(value).encode())
+    | st.sampled_from(["utf-16", "utf-32", "latin-1"]).map(lambda codec: "name: é\nmodels: [fc10_wd1e-4]\n".encode(codec))
+    | st.integers(1, 3000).map(lambda depth: b"[" * depth + b"]" * depth)
+)
+
+
+@hypothesis.settings(max_examples=150, deadline=None, database=None)
+@hypothesis.given(document=SUITE_DOCUMENTS)
+def test_any_suite_document_loads_or_is_one_suite_error_line(document):
+    with tempfile.TemporaryDirectory() as folder:
+        path = pathlib.Path(folder) / "suite.yaml"
+        path.write_bytes(document)
+        try:
+            suite = load_suite(path)
+        except SuiteError as error:
+            assert str(error).startswith(f"{path}: ") and "\n" not in str(error)
+        else:
+            assert suite.models and isinstance(suite.hash(), str)
+
+
+def test_a_binary_file_and_an_output_that_is_a_file_are_one_line_errors(tmp_path):
+    binary = tmp_path / "binary.yaml"
+    binary.write_bytes(bytes(range(256)) * 4)
+    with pytest.raises(SuiteError, match="not valid YAML .*not UTF-8"):
+        load_suite(binary)
+    a_file = tmp_path / "taken"
+    a_file.write_text("")
+    path = write(tmp_path, VALID)
+    for output in (a_file, a_file / "inside"):
+        with pytest.raises(SuiteError, match=f"output: '{output}' is not a folder \\('{a_file}' is a file\\)"):
+            load_suite(path, output=str(output))

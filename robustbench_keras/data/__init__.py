@@ -22,6 +22,7 @@ from robustbench_keras.progress import Progress
 
 DATASET_NAMES = tuple(sources.OFFICIAL)
 SPLIT_NAMES = splits.SPLIT_NAMES
+NUM_CLASSES = 10  # both datasets: the digits, or ten kinds of clothing
 
 __all__ = ["DATASET_NAMES", "SPLIT_NAMES", "Dataset", "load_dataset"]
 
@@ -125,6 +126,11 @@ def _decode(name, source, paths, progress):
                 f"{paths[f'{part}_images']}: {len(images):,} images but {paths[f'{part}_labels'].name} "
                 f"has {len(labels):,} labels; the two files must come from the same release"
             )
+        if not len(images):
+            raise DataError(f"{paths[f'{part}_images']}: holds no images; replace it with the official file")
+        if labels.max() >= NUM_CLASSES:
+            raise DataError(f"{paths[f'{part}_labels']}: label {labels.max()} found, expected 0 to "
+                            f"{NUM_CLASSES - 1}; replace it with the official file")
     arrays = {
         "x_train": _pixels(decoded["train_images"]),
         "y_train": _labels(decoded["train_labels"]),

@@ -7,6 +7,7 @@ Fashion-MNIST images are `(N, 28, 28)` (magic 2051) and their labels `(N,)` (mag
 """
 
 import gzip
+import math
 import struct
 import zlib
 
@@ -69,7 +70,7 @@ def parse_idx(data, magic, where):
     if len(data) < header_size:
         raise DataError(f"{where}: truncated IDX header: expected {header_size} bytes, got {len(data)}")
     dims = struct.unpack(f">{num_dims}I", data[4:header_size])
-    expected = int(np.prod(dims, dtype=np.int64))
+    expected = math.prod(dims)  # Python integers: a hostile header cannot overflow
     found_size = len(data) - header_size
     if found_size != expected:
         problem = "truncated data" if found_size < expected else "trailing bytes"

@@ -168,3 +168,15 @@ def test_second_run_reuses_models_and_records_and_gives_the_same_results(tiny_ru
             for split in before[section]:
                 before[section][split].pop("records"), after[section][split].pop("records")
     assert first_entries == second_entries
+
+
+def test_a_binary_suite_and_an_output_that_is_a_file_are_one_line_errors(cli, suite_writer, tmp_path):
+    binary = tmp_path / "binary.yaml"
+    binary.write_bytes(bytes(range(256)))
+    a_file = tmp_path / "taken"
+    a_file.write_text("kept")
+    for arguments in (["run", binary], ["run", suite_writer(tmp_path), "--output", a_file]):
+        result = cli(*arguments)
+        assert result.returncode == 2 and "Traceback" not in result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1 and result.stderr.startswith("robustbench_keras: error: ")
+    assert a_file.read_text() == "kept"

@@ -1,9 +1,12 @@
 """IDX parsing against tiny hand-built files, and every corruption error with its message."""
 
 import gzip
+import struct
 
+import hypothesis
 import numpy as np
 import pytest
+from hypothesis import strategies as st
 
 from robustbench_keras.data import idx
 from robustbench_keras.errors import DataError
@@ -82,3 +85,34 @@ def test_images_that_are_not_28_by_28_are_refused(build_idx):
     data = build_idx.idx_bytes(2051, (1, 27, 28), bytes(27 * 28))
     with pytest.raises(DataError, match=r"^img\.gz: expected 28x28 images, got 27x28"):
         idx.parse_images(data, "img.gz")
+
+
+# Property: any header and body parse or raise one DataError line — never another exception.
+IDX_FILES = st.one_of(
+    st.binary(max_size=64),
+    st.builds(lambda magic, dims, body: struct.pack(f">I{len(dims)}I", magic, *dims) + body,
+              st.sampled_from([idx.IMAGES_MAGIC, idx.LABELS_MAGIC]) | st.integers(0, 2**32 - 1),
+              st.lists(st.sampled_from([0, 1, 2, 27, 28, 2**31, 2**32 - 1]) | st.integers(0, 2**32 - 1), max_size=4),
+              st.binary(max_size=2 * 28 * 28 + 3)),
+)
+
+
+@hypothesis.settings(max_examples=200, deadline=None, database=None)
+@hypothesis.given(data=IDX_FILES, images=st.booleans())
+def test_any_idx_bytes_parse_or_are_one_data_error_line(data, images):
+    parse = idx.parse_images if images else idx.parse_labels
+    try:
+        array = parse(data, "f.gz")
+    except DataError as error:
+        assert str(error).startswith("f.gz: ") and "\n" not in str(error)
+    else:
+        assert array.dtype == np.uint8 and array.nbytes == len(data) - 4 - 4 * array.ndim
+
+
+@hypothesis.settings(max_examples=100, deadline=None, database=None)
+@hypothesis.given(data=st.binary(max_size=64) | IDX_FILES.map(gzip.compress), cut=st.integers(0, 80))
+def test_any_gz_bytes_gunzip_or_are_one_data_error_line(data, cut):
+    try:
+        idx.gunzip(data[:cut] if cut < len(data) else data, "f.gz")
+    except DataError as error:
+        assert str(error).startswith("f.gz: ") and "\n" not in str(error)

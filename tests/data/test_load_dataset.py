@@ -3,8 +3,10 @@
 import gzip
 from pathlib import Path
 
+import hypothesis
 import numpy as np
 import pytest
+from hypothesis import strategies as st
 
 from robustbench_keras.data import DATASET_NAMES, Dataset, load_dataset
 from robustbench_keras.errors import DataError
@@ -98,3 +100,27 @@ def test_a_corrupt_file_in_the_folder_is_named(tiny_dir):
     path.write_bytes(path.read_bytes()[:-20])
     with pytest.raises(DataError, match=r"t10k-images-idx3-ubyte\.gz: truncated gzip file"):
         load_dataset("mnist", data_dir=tiny_dir)
+
+
+# Property: a data folder of any four IDX files loads or raises one DataError line.
+LABELS = st.lists(st.integers(0, 255), max_size=4).map(lambda values: np.array(values, dtype=np.uint8))
+IMAGES = st.tuples(st.integers(0, 3), st.sampled_from([(28, 28), (28, 27), (1, 28)])).map(
+    lambda shape: np.zeros((shape[0], *shape[1]), dtype=np.uint8))
+
+
+@hypothesis.settings(max_examples=60, deadline=None, database=None,
+                     suppress_health_check=[hypothesis.HealthCheck.function_scoped_fixture])
+@hypothesis.given(arrays=st.fixed_dictionaries({"train_images": IMAGES, "train_labels": LABELS,
+                                                "test_images": IMAGES, "test_labels": LABELS}),
+                  swapped=st.booleans())
+def test_a_folder_of_any_idx_files_loads_or_is_one_data_error_line(arrays, swapped, build_idx, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("any")
+    for role, array in arrays.items():
+        writer = build_idx.images_file if role.endswith("images") == (not swapped) else build_idx.labels_file
+        (folder / build_idx.filenames[role]).write_bytes(writer(array))
+    try:
+        ds = load_dataset("mnist", data_dir=folder, progress=False)
+    except DataError as error:
+        assert str(error).startswith(str(folder)) and "\n" not in str(error)
+    else:
+        assert len(ds.x_train) == len(ds.y_train) > 0 and ds.y_test.max() < 10
