@@ -5,9 +5,15 @@ Any other exception is a bug and keeps its traceback.
 
 
 class UserError(Exception):
-    """A mistake in what the user asked for; `exit_code` is the CLI's exit status."""
+    """A mistake in what the user asked for; `exit_code` is the CLI's exit status.
+
+    The message is kept to one line: line breaks inside it (a hostile file's names, say) become spaces.
+    """
 
     exit_code = 1
+
+    def __init__(self, message):
+        super().__init__(" ".join(str(message).splitlines()))
 
 
 class SuiteError(UserError):

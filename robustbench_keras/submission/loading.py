@@ -13,6 +13,9 @@ Refused, each with a one-line `ModelError`:
   only come back as a `TFSMLayer` that runs an arbitrary TensorFlow graph. Both are refused with the
   one-line conversion: `keras.saving.load_model("model.h5").save("model.keras")`, run where the model
   was built;
+- hostile archives: zip bombs, absolute or `..` entry paths, entries named twice, an enormous or
+  deeply nested `config.json` (`submission.archive`, which reads only the archive's directory and
+  `config.json`);
 - in safe mode (the default), any executable payload in `config.json`: a `Lambda` layer, Python
   bytecode (`__lambda__`), a class that is not a built-in Keras modelling class (layers, operations,
   initializers, regularizers, constraints, dtype policies, optimizers, losses, metrics), a
@@ -34,28 +37,18 @@ With `trust_model_code=True` the audit is skipped and Keras loads with `safe_mod
 layers and registered custom classes then load (and their code runs). Only use it for files you trust.
 """
 
-import json
-import os
 import pathlib
-import pickletools
 import shutil
 import sys
 import tempfile
-import zipfile
 
 import keras
 
 from robustbench_keras.errors import ModelError
+from robustbench_keras.submission.archive import check_size, read_config
 
 DEFAULT_MAX_SIZE_BYTES = 200 * 1024 * 1024
-CONFIG_NAME = "config.json"
-MAX_CONFIG_BYTES = 16 * 1024 * 1024
-
 TRUST_HINT = "--trust-model-code allows it"
-CONVERT_HINT = 'convert it where it was built: keras.saving.load_model("model.h5").save("model.keras")'
-HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
-PICKLE_PROTOCOL_OPCODE = 0x80
-PICKLE_PROTOCOLS_WITH_MAGIC = range(2, 6)
 
 # Values of "class_name" that Keras decodes as plain data (tensors, arrays, bytes, slices).
 DATA_CLASS_NAMES = frozenset(
@@ -105,12 +98,12 @@ def load_submitted_model(path, trust_model_code=False, max_size_bytes=DEFAULT_MA
         raise ModelError(f"{path}: no such file; give the path of a model saved with model.save('model.keras')")
     if path.is_dir():
         _refuse_folder(path)
-    _check_size(path, path.stat().st_size, max_size_bytes)
+    check_size(path, path.stat().st_size, max_size_bytes)
     with tempfile.TemporaryDirectory(prefix="robustbench_keras_submission_") as folder:
         copy = pathlib.Path(folder) / "model.keras"
         shutil.copyfile(path, copy)
-        _check_size(path, copy.stat().st_size, max_size_bytes)
-        config = _read_config(path, copy, max_size_bytes)
+        check_size(path, copy.stat().st_size, max_size_bytes)
+        config = read_config(path, copy, max_size_bytes)
         if not trust_model_code:
             audit_config(config, path)
         return _load(path, copy, trust_model_code)
@@ -123,75 +116,6 @@ def _refuse_folder(path):
             "re-save the Keras model with model.save('model.keras')"
         )
     raise ModelError(f"{path}: is a folder; give a single model file saved with model.save('model.keras')")
-
-
-def _check_size(path, num_bytes, max_size_bytes, what="file is"):
-    if num_bytes > max_size_bytes:
-        raise ModelError(
-            f"{path}: {what} {_format_size(num_bytes)}, above the {_format_size(max_size_bytes)} limit; "
-            "submit a smaller model or raise the limit (--max-model-size-mb)"
-        )
-
-
-def _format_size(num_bytes):
-    return f"{num_bytes / 1e6:.1f} MB" if num_bytes >= 100_000 else f"{num_bytes} bytes"
-
-
-def _read_config(path, copy, max_size_bytes):
-    """Checks the file's kind and returns its parsed `config.json`."""
-    with open(copy, "rb") as stream:
-        head = stream.read(len(HDF5_SIGNATURE))
-    if head.startswith(HDF5_SIGNATURE):
-        raise ModelError(f"{path}: legacy HDF5 (.h5) model files are not accepted; {CONVERT_HINT}")
-    if _is_pickle(copy, head):
-        raise ModelError(
-            f"{path}: is a Python pickle, refused without being opened (unpickling runs arbitrary code); "
-            "save the model with model.save('model.keras')"
-        )
-    if not zipfile.is_zipfile(copy):
-        raise ModelError(
-            f"{path}: not a model file (expected a .keras zip archive with {CONFIG_NAME}); "
-            "save the model with model.save('model.keras')"
-        )
-    with zipfile.ZipFile(copy) as archive:
-        members = archive.infolist()
-        names = [member.filename for member in members]
-        if any(name.endswith((".pkl", ".pickle")) for name in names):
-            raise ModelError(
-                f"{path}: is a zip of Python pickles (e.g. a PyTorch checkpoint), refused without being opened; "
-                "submit a Keras model saved with model.save('model.keras')"
-            )
-        if CONFIG_NAME not in names:
-            raise ModelError(
-                f"{path}: not a model file (a zip archive without {CONFIG_NAME}); "
-                "save the model with model.save('model.keras')"
-            )
-        _check_size(path, sum(member.file_size for member in members), max_size_bytes, "archive unpacks to")
-        if archive.getinfo(CONFIG_NAME).file_size > MAX_CONFIG_BYTES:
-            raise ModelError(f"{path}: {CONFIG_NAME} is above {MAX_CONFIG_BYTES / 1e6:.0f} MB; not a plain model")
-        text = archive.read(CONFIG_NAME)
-    try:
-        config = json.loads(text)
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as error:
-        raise ModelError(f"{path}: {CONFIG_NAME} is not valid JSON ({error}); re-save with model.save") from None
-    if not isinstance(config, dict) or "class_name" not in config:
-        raise ModelError(f"{path}: {CONFIG_NAME} does not describe a Keras object; re-save with model.save")
-    return config
-
-
-def _is_pickle(copy, head):
-    """True for a pickle stream, decided by parsing opcodes only (`pickletools` never executes them)."""
-    if len(head) >= 2 and head[0] == PICKLE_PROTOCOL_OPCODE and head[1] in PICKLE_PROTOCOLS_WITH_MAGIC:
-        return True
-    if zipfile.is_zipfile(copy):
-        return False
-    # Protocols 0 and 1 have no magic: a stream that disassembles cleanly up to STOP is a pickle.
-    with open(copy, "rb") as stream, open(os.devnull, "w") as sink:
-        try:
-            pickletools.dis(stream, out=sink)
-        except (ValueError, EOFError, UnicodeDecodeError, IndexError):
-            return False
-    return True
 
 
 def audit_config(config, path):
@@ -229,6 +153,8 @@ def _audit(root, path, where, custom_names):
 def _audit_object(node, path, where):
     """Checks one serialised object; returns the description of where its children live."""
     class_name = node["class_name"]
+    if not isinstance(class_name, str):
+        raise ModelError(f"{path}: {where} has a class_name that is not a string; not a Keras model file")
     if class_name in DATA_CLASS_NAMES:
         return where
     if class_name == "__lambda__":

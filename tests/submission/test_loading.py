@@ -1,16 +1,21 @@
 """Tests for robustbench_keras.submission.loading: what is refused, that refused code never runs,
 and that good files load unchanged."""
 
+import functools
 import io
+import json
 import pathlib
 import pickle
 import re
+import tempfile
 import zipfile
 
+import hypothesis
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from hypothesis import strategies as st
 
 from robustbench_keras.errors import ModelError
 from robustbench_keras.submission import load_submitted_model
@@ -242,3 +247,78 @@ def test_common_builtin_layers_pass_the_audit(save, probe_images):
     model.compile(optimizer=keras.optimizers.SGD(schedule), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     loaded = load_submitted_model(save(model))
     np.testing.assert_array_equal(loaded(probe_images[..., None]), model(probe_images[..., None]))
+
+
+# Property: mutated archives load or raise one ModelError line — never another exception.
+
+
+@functools.lru_cache(maxsize=1)
+def good_archive():
+    """{entry name: bytes} of a small valid `.keras` file."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = pathlib.Path(folder) / "model.keras"
+        keras.Sequential([keras.Input((28, 28)), keras.layers.Flatten(), keras.layers.Dense(10)]).save(path)
+        with zipfile.ZipFile(path) as source:
+            return {name: source.read(name) for name in source.namelist()}
+
+
+JSON_VALUES = st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=10),
+                           lambda children: st.lists(children, max_size=3)
+                           | st.dictionaries(st.text(max_size=8), children, max_size=3), max_leaves=8)
+
+
+def _set_at(config, choices, value):
+    """`config` with the value at a path picked by `choices` replaced by `value`."""
+    node = config
+    for choice in choices:
+        children = list(node.items()) if isinstance(node, dict) else list(enumerate(node))
+        key, child = children[choice % len(children)] if children else (None, None)
+        if not isinstance(child, (dict, list)) or not child:
+            node[key] = value if key is not None else node
+            return config
+        node = child
+    return config
+
+
+MUTATIONS = st.one_of(
+    st.tuples(st.just("config"), st.lists(st.integers(0, 50), max_size=8), JSON_VALUES),
+    st.tuples(st.just("entry"), st.integers(0, 2), st.sampled_from(["", "x", "../"]), st.binary(max_size=64)),
+    st.tuples(st.just("bytes"), st.lists(st.tuples(st.floats(0, 1), st.integers(0, 255)), max_size=4), st.floats(0, 1)),
+)
+
+
+def mutated_archive(mutation, compression):
+    """The bytes of the valid archive with its config, an entry or its raw bytes changed by `mutation`."""
+    entries = dict(good_archive())
+    kind, *how = mutation
+    if kind == "config":
+        entries["config.json"] = json.dumps(_set_at(json.loads(entries["config.json"]), *how)).encode()
+    elif kind == "entry":
+        number, prefix, data = how
+        name = sorted(entries)[number]
+        entries[prefix + name if prefix != "x" else name + "x"] = data
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=compression) as target:
+        for name, data in entries.items():
+            target.writestr(name, data)
+    data = bytearray(buffer.getvalue())
+    if kind == "bytes":
+        changes, kept = how
+        for where, value in changes:
+            data[int(where * (len(data) - 1))] = value
+        data = data[:int(kept * len(data)) or len(data)]
+    return bytes(data)
+
+
+@hypothesis.settings(max_examples=80, deadline=None, database=None)
+@hypothesis.given(mutation=MUTATIONS, compression=st.sampled_from([zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED]))
+def test_any_mutated_archive_loads_or_is_one_model_error_line(mutation, compression):
+    with tempfile.TemporaryDirectory() as folder:
+        path = pathlib.Path(folder) / "model.keras"
+        path.write_bytes(mutated_archive(mutation, compression))
+        try:
+            model = load_submitted_model(path)
+        except ModelError as error:
+            assert str(error).startswith(f"{path}: ") and "\n" not in str(error)
+        else:
+            assert isinstance(model, keras.Model)
