@@ -10,9 +10,10 @@ validated.checks        # JSON-able record of what was checked
 ```
 
 `loading` decides what is accepted (only `.keras` archives; `.h5`, SavedModel folders and pickles are
-refused; `archive` refuses hostile archives from their directory and `config.json`) and audits `config.json` before Keras deserialises anything; `validation` checks shapes,
-classes, finite and deterministic outputs, and builds the adapter; `naming` checks a submission's
-name, says where its copy is kept and describes its architecture. Every refusal is a `ModelError`.
+refused; `archive` refuses hostile archives from their directory and `config.json`) and audits
+`config.json` before Keras deserialises anything; `validation` checks shapes, classes, finite and
+deterministic outputs, and builds the adapter; `naming` checks a submission's name, says where its copy
+is kept and describes its architecture. Every refusal is a `ModelError`.
 """
 
 from robustbench_keras.submission.loading import DEFAULT_MAX_SIZE_BYTES, load_submitted_model
