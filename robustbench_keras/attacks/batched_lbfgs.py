@@ -10,8 +10,9 @@ its next L-BFGS direction at unit step; a row whose trial fails backtracks (safe
 interpolation) and tries again at the next call. A row thus spends the calls a single problem would,
 while the batch keeps the throughput of one batched call.
 
-The curvature memory is a ring buffer shared by the batch (one slot per call, updated in place); pairs with `s.y <= 0` are stored with `rho = 0`, which
-makes them no-ops in the two-loop recursion. Because the attack objective is `c ||r||^2 + loss`,
+The curvature memory is one ring buffer per row: a row writes its next slot only when it stores a
+pair, so a row that backtracks keeps its pairs while others move on (with a buffer shared by the batch,
+each rejected trial cost a row its oldest pair); pairs with `s.y <= 0` are never stored. Because the attack objective is `c ||r||^2 + loss`,
 a change of c changes every stored `y = grad(r + s) - grad(r)` by exactly `2 (c_new - c_old) s`;
 `shift_memory` applies that, so a warm-started solve keeps its memory across c steps.
 """
@@ -21,7 +22,6 @@ import collections
 from robustbench_keras.quiet import import_tensorflow
 
 tf = import_tensorflow()
-from tensorflow.compiler.tf2xla.python import xla  # noqa: E402  (after the quiet import)
 
 _ARMIJO = 1e-4
 _SHRINK_MIN, _SHRINK_MAX = 0.1, 0.5
@@ -32,33 +32,36 @@ Result = collections.namedtuple("Result", ["position", "value", "gradient", "mem
 
 
 def empty_memory(batch_size, num_features, num_correction_pairs):
-    """A memory with no pairs: s, y float32 (pairs, batch, m); rho (pairs, batch); pointer int32 ()."""
-    shape = (num_correction_pairs, batch_size, num_features)
-    return Memory(tf.zeros(shape), tf.zeros(shape), tf.zeros(shape[:2]), tf.constant(0))
+    """A memory with no pairs: s, y float32 (batch, pairs, m); rho (batch, pairs); pointer int32 (batch,),
+    each row's count of stored pairs."""
+    shape = (batch_size, num_correction_pairs, num_features)
+    return Memory(tf.zeros(shape), tf.zeros(shape), tf.zeros(shape[:2]), tf.zeros(batch_size, tf.int32))
 
 
 def shift_memory(memory, delta_c):
     """Adapts stored pairs to a change of c (float32 (batch,)) in `c ||r||^2 + loss`."""
-    y = memory.y + 2.0 * delta_c[None, :, None] * memory.s
+    y = memory.y + 2.0 * delta_c[:, None, None] * memory.s
     sy = tf.reduce_sum(memory.s * y, axis=-1)
     valid = (memory.rho > 0) & (sy > 0)
     rho = tf.where(valid, 1.0 / tf.where(valid, sy, 1.0), 0.0)
     return memory._replace(y=y, rho=rho)
 
 
-def _write_slot(buffer, slot, value):
-    """`buffer[slot] = value` as XLA's dynamic-update-slice, which updates a loop buffer in place."""
-    start = tf.concat([tf.reshape(slot, (1,)), tf.zeros(len(buffer.shape) - 1, tf.int32)], axis=0)
-    return xla.dynamic_update_slice(buffer, value[None], start)
+def _slot(memory, age):
+    """int32 (batch,): per row, the slot holding its pair of this age (0: newest; -1: the next to write)."""
+    return (memory.pointer - 1 - age) % memory.rho.shape[1]
+
+
+def _pair(memory, age):
+    """Each row's (s, y, rho) of this age, float32 (batch, m), (batch, m), (batch,)."""
+    slot = _slot(memory, age)
+    return (tf.gather(memory.s, slot, batch_dims=1), tf.gather(memory.y, slot, batch_dims=1),
+            tf.gather(memory.rho, slot, batch_dims=1))
 
 
 def _direction(gradient, memory):
     """The L-BFGS direction `-H g` per row (two-loop recursion, newest pair first)."""
-    num_pairs = memory.rho.shape[0]
-    pairs = []
-    for age in range(num_pairs):
-        slot = (memory.pointer - 1 - age) % num_pairs
-        pairs.append((tf.gather(memory.s, slot), tf.gather(memory.y, slot), tf.gather(memory.rho, slot)))
+    pairs = [_pair(memory, age) for age in range(memory.rho.shape[1])]
     q = gradient
     alphas = []
     for s, y, rho in pairs:
@@ -78,25 +81,27 @@ def _direction(gradient, memory):
 
 def _first_step(gradient, memory):
     """Unit step after a curvature pair exists; otherwise a step of length 1 along -g."""
-    has_pairs = tf.reduce_any(memory.rho > 0, axis=0)
+    has_pairs = tf.reduce_any(memory.rho > 0, axis=1)
     norm = tf.norm(gradient, axis=-1)
     return tf.where(has_pairs, 1.0, 1.0 / tf.maximum(norm, 1e-12))
 
 
 def _store_pairs(memory, accept, s, y):
-    """The memory with the curvature pair (s, y) of each accepted row whose s.y is clearly positive.
-
-    One slot per call for the whole batch (an in-place update): rows without a new pair write an
-    empty one (rho = 0), which costs them their oldest pair.
-    """
+    """The memory with the curvature pair (s, y) of each accepted row whose s.y is clearly positive,
+    written over that row's oldest pair; other rows keep theirs."""
     sy = tf.reduce_sum(s * y, axis=-1)
     store = accept & (sy > 1e-10 * tf.norm(s, axis=-1) * tf.norm(y, axis=-1))
-    slot = memory.pointer % memory.rho.shape[0]
+    slot = _slot(memory, -1)
+    index = tf.stack([tf.range(tf.shape(slot)[0]), slot], axis=1)
+
+    def write(buffer, value):  # each row's next slot: its new value where it stores, else unchanged
+        kept = tf.gather(buffer, slot, batch_dims=1)
+        mask = store if len(value.shape) == 1 else store[:, None]
+        return tf.tensor_scatter_nd_update(buffer, index, tf.where(mask, value, kept))
+
     return Memory(
-        s=_write_slot(memory.s, slot, tf.where(store[:, None], s, 0.0)),
-        y=_write_slot(memory.y, slot, tf.where(store[:, None], y, 0.0)),
-        rho=_write_slot(memory.rho, slot, tf.where(store, 1.0 / tf.where(store, sy, 1.0), 0.0)),
-        pointer=memory.pointer + tf.cast(tf.reduce_any(store), tf.int32))
+        s=write(memory.s, s), y=write(memory.y, y), rho=write(memory.rho, 1.0 / tf.where(store, sy, 1.0)),
+        pointer=memory.pointer + tf.cast(store, tf.int32))
 
 
 def _backtracked_step(value, trial_value, slope, step, finite):
@@ -108,49 +113,70 @@ def _backtracked_step(value, trial_value, slope, step, finite):
     return tf.clip_by_value(interpolated, _SHRINK_MIN * step, _SHRINK_MAX * step)
 
 
-def minimize(value_and_gradients, position, memory, *, max_evaluations, tolerance, f_relative_tolerance):
-    """Minimises a batch of independent objectives, one trial step per row per call.
+def _free(position, gradient, lower, upper):
+    """Where a coordinate may move: everywhere but at a bound that the descent direction -g points past."""
+    return ~(((position <= lower) & (gradient > 0)) | ((position >= upper) & (gradient < 0)))
+
+
+def _projected_direction(gradient, memory, free):
+    """The L-BFGS direction on the free coordinates; -g there when that is not a descent direction."""
+    projected = tf.where(free, gradient, 0.0)
+    direction = tf.where(free, _direction(projected, memory), 0.0)
+    descent = tf.reduce_sum(direction * projected, axis=-1) < 0
+    return tf.where(descent[:, None], direction, -projected), descent
+
+
+def minimize(value_and_gradients, position, memory, *, max_evaluations, tolerance, f_relative_tolerance,
+             lower=None, upper=None):
+    """Minimises a batch of independent objectives over boxes, one trial step per row per call.
+
+    Bounds are handled as in L-BFGS-B's simplest form (a projected L-BFGS): a coordinate at a bound
+    whose gradient points outward is held there, the direction is the L-BFGS direction on the other
+    coordinates, and every trial point is projected into the box.
 
     Args:
         value_and_gradients: function of float32 (batch, m) returning value (batch,) and gradient
             (batch, m); every call evaluates every row.
-        position: float32 (batch, m), the starting points.
+        position: float32 (batch, m), the starting points, inside the box.
         memory: `Memory` to start from (`empty_memory` or a shifted earlier one).
         max_evaluations: calls of `value_and_gradients`, the first at `position` included.
-        tolerance: a row stops when its gradient's max-norm falls to this.
+        tolerance: a row stops when its projected gradient's max-norm falls to this.
         f_relative_tolerance: a row stops when an accepted step changes its objective by at most
             this fraction.
+        lower, upper: float32 (batch, m) bounds of the box; None: unbounded.
 
     Returns:
         `Result`: position, value, gradient (of the best accepted point per row), the final
         memory and the number of calls made (a scalar).
     """
+    lower = tf.zeros_like(position) - float("inf") if lower is None else lower
+    upper = tf.zeros_like(position) + float("inf") if upper is None else upper
     value, gradient = value_and_gradients(position)
-    direction = _direction(gradient, memory)
+    free = _free(position, gradient, lower, upper)
+    direction, _ = _projected_direction(gradient, memory, free)
     step = _first_step(gradient, memory)
-    active = tf.reduce_max(tf.abs(gradient), axis=-1) > tolerance
+    active = tf.reduce_max(tf.abs(tf.where(free, gradient, 0.0)), axis=-1) > tolerance
 
     def body(i, position, value, gradient, direction, step, memory, active):
-        trial = position + step[:, None] * direction
+        trial = tf.ensure_shape(tf.clip_by_value(position + step[:, None] * direction, lower, upper), position.shape)
         trial_value, trial_gradient = value_and_gradients(trial)
-        slope = tf.reduce_sum(gradient * direction, axis=-1)
+        decrease = tf.reduce_sum(gradient * (trial - position), axis=-1)
         finite = tf.math.is_finite(trial_value) & tf.reduce_all(tf.math.is_finite(trial_gradient), axis=-1)
-        accept = active & finite & (trial_value <= value + _ARMIJO * step * slope)
-        shrunk = _backtracked_step(value, trial_value, slope, step, finite)
+        accept = active & finite & (trial_value <= value + _ARMIJO * decrease)
+        shrunk = _backtracked_step(value, trial_value, decrease / step, step, finite)
 
         memory = _store_pairs(memory, accept, trial - position, trial_gradient - gradient)
 
         change = tf.abs(value - trial_value)
-        done = accept & ((tf.reduce_max(tf.abs(trial_gradient), axis=-1) <= tolerance)
+        trial_free = _free(trial, trial_gradient, lower, upper)
+        done = accept & ((tf.reduce_max(tf.abs(tf.where(trial_free, trial_gradient, 0.0)), axis=-1) <= tolerance)
                          | (change <= f_relative_tolerance * tf.abs(value)))
         position = tf.where(accept[:, None], trial, position)
         value = tf.where(accept, trial_value, value)
         gradient = tf.where(accept[:, None], trial_gradient, gradient)
 
-        new_direction = _direction(gradient, memory)
         # A direction that is not a descent direction (memory gone stale) falls back to -g.
-        descent = tf.reduce_sum(new_direction * gradient, axis=-1) < 0
-        new_direction = tf.where(descent[:, None], new_direction, -gradient)
+        new_direction, descent = _projected_direction(gradient, memory, _free(position, gradient, lower, upper))
         accepted_step = tf.where(descent, _first_step(gradient, memory), 1.0 / tf.maximum(tf.norm(gradient, axis=-1), 1e-12))
 
         direction = tf.where(accept[:, None], new_direction, direction)

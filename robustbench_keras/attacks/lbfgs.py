@@ -14,6 +14,7 @@ per example, then a boundary step (bisection on the segment x -> x_adv, forward 
 removes the overshoot that a finite c search leaves. Every returned input lies exactly in [0, 1].
 """
 
+import dataclasses
 import time
 import weakref
 
@@ -70,14 +71,10 @@ class LBFGSAttack:
         labels = np.full(n, -1, np.int64) if labels is None else np.asarray(labels, dtype=np.int64).reshape(n)
         solver = self.solver(model, x.shape[1:])
         flat = x.reshape(n, -1)
-        parts = []
         bar = Progress("L-BFGS attack", n, unit="example", enabled=progress)
-        for start in range(0, n, self.settings.batch_size):
-            stop = min(start + self.settings.batch_size, n)
-            parts.append(self._run_batch(solver, flat[start:stop], targets[start:stop]))
-            bar.update(stop - start, info=f"{np.mean(np.concatenate([p['success'] for p in parts])):.0%} success")
+        columns = self._run_batches(solver, flat, targets, bar)
         bar.close()
-        columns = {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
+        columns = self._rescue(model, x.shape[1:], flat, targets, columns)
         x_adv = columns.pop("x_adv").reshape(x.shape)
         measured = distortions(x, x_adv)
         failed = ~columns["success"]
@@ -89,7 +86,31 @@ class LBFGSAttack:
             distortion_rms=measured["rms"], distortion_l2=measured["l2"], distortion_linf=measured["linf"],
             metadata={"attack": self.settings.to_json()}, **columns)
 
-    def _run_batch(self, solver, x, targets):
+    def _run_batches(self, solver, flat, targets, bar=None, fresh_memory=False):
+        """The c search on every flat row, `batch_size` at a time; returns per-row columns."""
+        parts = []
+        for start in range(0, len(flat), self.settings.batch_size):
+            stop = min(start + self.settings.batch_size, len(flat))
+            parts.append(self._run_batch(solver, flat[start:stop], targets[start:stop], fresh_memory))
+            if bar is not None:
+                bar.update(stop - start, info=f"{np.mean(np.concatenate([p['success'] for p in parts])):.0%} success")
+        return {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
+
+    def _rescue(self, model, input_shape, flat, targets, columns):
+        """Runs the c search again on the rows left without an adversarial, with `rescue_evaluations`
+        per solve and a fresh curvature memory at every c (a carried memory can stall a solve)."""
+        failed = np.flatnonzero(~columns["success"])
+        if not failed.size or not self.settings.rescue_evaluations:
+            return columns
+        rescue = LBFGSAttack(dataclasses.replace(self.settings, max_evaluations=self.settings.rescue_evaluations))
+        again = rescue._run_batches(rescue.solver(model, input_shape), flat[failed], targets[failed], fresh_memory=True)
+        for key in ("num_grad_evals", "num_forward_evals", "time_s"):
+            again[key] = again[key] + columns[key][failed]
+        for key, values in again.items():
+            columns[key][failed] = values
+        return columns
+
+    def _run_batch(self, solver, x, targets, fresh_memory=False):
         """Runs the c search on up to `batch_size` flat rows; returns per-row columns."""
         started = time.perf_counter()
         rows = len(x)
@@ -102,16 +123,23 @@ class LBFGSAttack:
         solver.reset_best(x, np.where(already, 0.0, np.inf).astype(np.float32), clean_margin)
         best_c = np.where(already, 0.0, np.nan)
         search = CSearch(self.settings.initial_c, len(x), self.settings.c_factor)
-        r = np.zeros_like(x)
+        # Each solve starts from the last successful solve's perturbation where there is one: after a
+        # failure the last solution sits on the wrong side of the boundary, near x.
+        start = np.zeros_like(x)
         memory, previous_c = solver.empty_memory(), search.c.astype(np.float32)
         for _ in range(self.settings.num_c_steps):
             before = (solver.best_sq_distance.numpy(), solver.promising_distance.numpy())
             c = search.c.astype(np.float32)
-            r, margin, _, memory = solver.solve(x, targets, r, c, memory, previous_c)
+            if fresh_memory:
+                memory, previous_c = solver.empty_memory(), c
+            r, margin, _, memory = solver.solve(x, targets, start, c, memory, previous_c)
             previous_c = c
             improved = (solver.best_sq_distance.numpy() < before[0]) | (solver.promising_distance.numpy() < before[1])
             best_c = np.where(improved, search.c, best_c)
-            search.update(margin.numpy() > self.settings.success_margin)
+            succeeded = margin.numpy() > self.settings.success_margin
+            restart = ~succeeded & (search.c_success > 0)
+            start = np.where(restart[:, None], start, r.numpy())
+            search.update(succeeded)
         found = np.isfinite(solver.best_sq_distance.numpy())
         # Both kept candidates go through the boundary step; the closer result is returned.
         x_adv, _ = solver.closest_refined(x, targets, (solver.best_x.numpy(), solver.promising_x.numpy()),

@@ -49,7 +49,7 @@ def handle_verify(args):
 
 
 def handle_remove(args):
-    from robustbench_keras.leaderboard.store import remove_entry
+    from robustbench_keras.pipeline.remove import remove_entry
 
-    remove_entry(Path(_suite(args).output) / "leaderboard.json", args.entry)
+    remove_entry(_suite(args), args.entry)
     print(f"removed '{args.entry}'")

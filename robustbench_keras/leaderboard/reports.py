@@ -1,15 +1,26 @@
-"""Writes a run's human-readable outputs: Markdown tables, the HTML page and the figures."""
+"""Writes a run's human-readable outputs: Markdown tables, the HTML page and the figures.
 
+`write_reports` draws every figure the scorers describe and lists them in `figures/figures.json`.
+`rewrite_reports` re-renders after an entry left the leaderboard, without scoring: the figures drawn
+from the document alone (the transfer heatmaps) are redrawn, the figures of the entries still listed
+are kept, and the rest (the removed entries' own figures, and shared figures that need attack records,
+such as the distortion histograms, until the next `run` or `submit` redraws them) are deleted.
+"""
+
+import json
 from pathlib import Path
 
 from robustbench_keras import scorers
 from robustbench_keras.atomic import atomic_write_text
 from robustbench_keras.leaderboard.html import render_html
 from robustbench_keras.leaderboard.markdown import render_markdown
+from robustbench_keras.scorers.context import ScoringContext
+
+FIGURE_LIST_NAME = "figures.json"
 
 
 def write_reports(document, output, context):
-    """Writes `tables.md`, `index.html` and `figures/*.png` into `output`.
+    """Writes `tables.md`, `index.html`, `figures/*.png` and the figure list into `output`.
 
     Args:
         document: the valid leaderboard document.
@@ -19,13 +30,38 @@ def write_reports(document, output, context):
     Returns:
         {output name: path} of what was written.
     """
+    return _render(document, Path(output), write_figures(document, output, context))
+
+
+def rewrite_reports(document, output):
+    """Re-renders `tables.md`, `index.html` and the figures of `document` without scoring (see above).
+
+    Returns:
+        {output name: path} of what was written.
+    """
     output = Path(output)
-    figure_list = write_figures(document, output, context)
-    tables = output / "tables.md"
-    page = output / "index.html"
-    _write_text(tables, render_markdown(document, figures=figure_list))
-    _write_text(page, render_html(document, figures=figure_list))
-    return {"tables": tables, "page": page, "figures": output / "figures"}
+    redrawn = dict((path, caption) for caption, path in
+                   write_figures(document, output, ScoringContext(None, None, {}, {}, output)))
+    ids = [entry["id"] for entry in document["entries"]]
+    figure_list = []
+    for caption, path in _figure_list(output):
+        if path in redrawn:
+            figure_list.append((redrawn.pop(path), path))
+        elif figure_owner(Path(path).name, ids) is not None and (output / path).is_file():
+            figure_list.append((caption, path))
+        else:
+            (output / path).unlink(missing_ok=True)
+    return _render(document, output, figure_list + [(caption, path) for path, caption in redrawn.items()])
+
+
+def figure_owner(file_name, ids):
+    """The entry a figure file is about (`<kind>_<id>.png` or `<kind>_<id>_<part>.png`), or None if shared.
+
+    The longest matching id wins, so "directions_my_mlp_dense.png" belongs to "my_mlp", not "my".
+    """
+    rest = Path(file_name).stem.partition("_")[2]
+    matching = [entry_id for entry_id in ids if rest == entry_id or rest.startswith(f"{entry_id}_")]
+    return max(matching, key=len, default=None)
 
 
 def write_figures(document, output, context):
@@ -40,5 +76,23 @@ def write_figures(document, output, context):
     return written
 
 
-def _write_text(path, text):
-    atomic_write_text(path, text)
+def _render(document, output, figure_list):
+    tables = output / "tables.md"
+    page = output / "index.html"
+    atomic_write_text(tables, render_markdown(document, figures=figure_list))
+    atomic_write_text(page, render_html(document, figures=figure_list))
+    listed = [{"caption": caption, "path": path} for caption, path in figure_list]
+    atomic_write_text(output / "figures" / FIGURE_LIST_NAME, json.dumps(listed, indent=1) + "\n")
+    return {"tables": tables, "page": page, "figures": output / "figures"}
+
+
+def _figure_list(output):
+    """The (caption, path) pairs the last render listed (paths inside `figures/` only); none if it left no list."""
+    path = Path(output) / "figures" / FIGURE_LIST_NAME
+    try:
+        listed = [(item["caption"], item["path"]) for item in json.loads(path.read_text("utf-8"))]
+    except (OSError, ValueError, TypeError, KeyError):
+        return []
+    return [(caption, path) for caption, path in listed
+            if isinstance(path, str) and Path(path).parent == Path("figures")
+            and Path(path).name not in ("", "..", FIGURE_LIST_NAME)]

@@ -10,12 +10,14 @@ import shutil
 from pathlib import Path
 
 from robustbench_keras import zoo
+from robustbench_keras.atomic import atomic_write
 from robustbench_keras.data import load_dataset
 from robustbench_keras.errors import LeaderboardError
 from robustbench_keras.evaluation import clean_errors
 from robustbench_keras.leaderboard import reports
 from robustbench_keras.leaderboard.entries import Entry, Submission
 from robustbench_keras.leaderboard.store import load_leaderboard, nan_to_null, update_leaderboard, with_entry
+from robustbench_keras.pipeline.cleanup import delete_files, entry_files, without_entry
 from robustbench_keras.pipeline.models import prepare_zoo_models
 from robustbench_keras.pipeline.scoring import score_models
 from robustbench_keras.provenance import file_sha256, utc_now
@@ -65,16 +67,25 @@ def submit_model(model_path, suite, *, name, authors=(), link=None, description=
 
     copy = submission_path(suite.output, name)
     copy.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(model_path, copy)
+    atomic_write(copy, lambda temporary: shutil.copyfile(model_path, temporary))
+    replaced = []
 
     def add(document):
+        replaced.extend((e, [old["id"] for old in document["entries"]]) for e in document["entries"]
+                        if e["source"] == "submission" and (e["id"] == name or e["checkpoint_sha256"] == model_sha256))
+        for old, _ in replaced:
+            if old["id"] != name:
+                without_entry(document, old["id"])
         for entry in document["entries"]:  # the zoo rows of the new model's transfer table gain its column
             if entry["id"] in entries and "transfer" in entries[entry["id"]].sections:
-                entry["transfer"] = nan_to_null(entries[entry["id"]].sections["transfer"])
+                entry["transfer"] = _merged(entry.get("transfer"), nan_to_null(entries[entry["id"]].sections["transfer"]))
         return with_entry(document, nan_to_null(entries[name].to_json()), replace=update, where=leaderboard)
 
     document = update_leaderboard(leaderboard, add)
     reports.write_reports(document, suite.output, context)
+    ids = [entry["id"] for entry in document["entries"]]
+    kept = set(entry_files(document["entries"][ids.index(name)], suite.output, ids))
+    delete_files([path for old, old_ids in replaced for path in entry_files(old, suite.output, old_ids) if path not in kept])
     return entries[name]
 
 
@@ -89,3 +100,10 @@ def _check_not_present(document, name, model_sha256, update, leaderboard):
                 f"{leaderboard}: this model file is already on the leaderboard as '{entry['id']}' "
                 "(same sha256); --update replaces that entry"
             )
+
+
+def _merged(old, new):
+    """`new` laid over `old`, mappings merged key by key: the other submissions' columns stay."""
+    if not (isinstance(old, dict) and isinstance(new, dict)):
+        return new
+    return {**old, **{key: _merged(old.get(key), value) for key, value in new.items()}}

@@ -1,0 +1,53 @@
+"""What an entry leaves behind when it leaves the leaderboard: its cells in other rows and its files.
+
+Shared by `remove` (leaderboard remove) and `submit --update` (an entry replaced).
+"""
+
+from pathlib import Path
+
+from robustbench_keras.leaderboard.reports import figure_owner
+from robustbench_keras.submission import submission_path
+
+
+def without_entry(document, entry_id):
+    """`document` without the entry `entry_id` and without its column in every `errors_on` mapping
+    (the transfer rows of the other entries and the noise controls); changes and returns `document`."""
+    document["entries"] = [entry for entry in document["entries"] if entry["id"] != entry_id]
+    stack = [document]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            if isinstance(node.get("errors_on"), dict):
+                node["errors_on"].pop(entry_id, None)
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return document
+
+
+def entry_files(entry, output, ids):
+    """The files of `entry` under `output`: its submitted copy, its attack records (with their resumable
+    chunks) and its own figures (`ids`: every entry id, to tell "my" from "my_mlp")."""
+    output = Path(output)
+    files = [submission_path(output, entry["id"])] if entry["source"] == "submission" else []
+    for summary in (entry.get("min_distortion") or {}).values():
+        records = output / summary["records"]["path"]
+        if records.resolve().parent != (output / "records").resolve():  # never outside the records folder
+            continue
+        files.append(records)
+        files += sorted(records.with_suffix("").glob("chunk_*.npz"))
+    figures = output / "figures"
+    if figures.is_dir():
+        files += sorted(path for path in figures.glob("*.png") if figure_owner(path.name, ids) == entry["id"])
+    return files
+
+
+def delete_files(paths):
+    """Deletes the files (and the chunk folders they leave empty)."""
+    for path in paths:
+        Path(path).unlink(missing_ok=True)
+        if Path(path).parent.name != "records" and Path(path).name.startswith("chunk_"):
+            try:
+                Path(path).parent.rmdir()
+            except OSError:  # not empty yet, or already gone
+                pass
