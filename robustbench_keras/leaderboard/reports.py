@@ -4,7 +4,8 @@
 `rewrite_reports` re-renders after an entry left the leaderboard, without scoring: the figures drawn
 from the document alone (the transfer heatmaps) are redrawn, the figures of the entries still listed
 are kept, and the rest (the removed entries' own figures, and shared figures that need attack records,
-such as the distortion histograms, until the next `run` or `submit` redraws them) are deleted.
+such as the distortion histograms, until the next `run` or `submit` redraws them) are deleted. Every
+render deletes the figures the previous one listed and it does not, so no stale figure stays behind.
 """
 
 import json
@@ -33,8 +34,13 @@ def write_reports(document, output, context):
     return _render(document, Path(output), write_figures(document, output, context))
 
 
-def rewrite_reports(document, output):
+def rewrite_reports(document, output, removed_ids=()):
     """Re-renders `tables.md`, `index.html` and the figures of `document` without scoring (see above).
+
+    Args:
+        document: the valid leaderboard document, without the removed entries.
+        output: the leaderboard's folder.
+        removed_ids: the entries that left, so that "my_mlp"'s figures are not taken for those of "my".
 
     Returns:
         {output name: path} of what was written.
@@ -47,10 +53,8 @@ def rewrite_reports(document, output):
     for caption, path in _figure_list(output):
         if path in redrawn:
             figure_list.append((redrawn.pop(path), path))
-        elif figure_owner(Path(path).name, ids) is not None and (output / path).is_file():
+        elif figure_owner(Path(path).name, ids + list(removed_ids)) in ids and (output / path).is_file():
             figure_list.append((caption, path))
-        else:
-            (output / path).unlink(missing_ok=True)
     return _render(document, output, figure_list + [(caption, path) for path, caption in redrawn.items()])
 
 
@@ -77,12 +81,18 @@ def write_figures(document, output, context):
 
 
 def _render(document, output, figure_list):
+    """Writes the tables, the page and the figure list; deletes the figures the last render listed and
+    this one does not (a removed or replaced entry's, a shared one that cannot be redrawn)."""
+    listed = {path for _, path in figure_list}
+    for _, path in _figure_list(output):
+        if path not in listed:
+            (output / path).unlink(missing_ok=True)
     tables = output / "tables.md"
     page = output / "index.html"
     atomic_write_text(tables, render_markdown(document, figures=figure_list))
     atomic_write_text(page, render_html(document, figures=figure_list))
-    listed = [{"caption": caption, "path": path} for caption, path in figure_list]
-    atomic_write_text(output / "figures" / FIGURE_LIST_NAME, json.dumps(listed, indent=1) + "\n")
+    items = [{"caption": caption, "path": path} for caption, path in figure_list]
+    atomic_write_text(output / "figures" / FIGURE_LIST_NAME, json.dumps(items, indent=1) + "\n")
     return {"tables": tables, "page": page, "figures": output / "figures"}
 
 

@@ -1,4 +1,5 @@
 """The commands' workflows, one module each: `run` (run SUITE), `submit` (submit MODEL), `verify`
-(leaderboard verify). They share `models` (train or load the zoo, with entries) and `scoring`
-(the suite's scorers in order); no workflow imports another.
+(leaderboard verify), `remove` (leaderboard remove). They share `models` (train or load the zoo, with
+entries), `scoring` (the suite's scorers in order) and `cleanup` (what a removed entry leaves behind);
+no workflow imports another.
 """

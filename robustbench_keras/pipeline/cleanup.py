@@ -5,7 +5,6 @@ Shared by `remove` (leaderboard remove) and `submit --update` (an entry replaced
 
 from pathlib import Path
 
-from robustbench_keras.leaderboard.reports import figure_owner
 from robustbench_keras.submission import submission_path
 
 
@@ -25,9 +24,9 @@ def without_entry(document, entry_id):
     return document
 
 
-def entry_files(entry, output, ids):
-    """The files of `entry` under `output`: its submitted copy, its attack records (with their resumable
-    chunks) and its own figures (`ids`: every entry id, to tell "my" from "my_mlp")."""
+def entry_files(entry, output):
+    """The files of `entry` under `output`: its submitted copy and its attack records with their resumable
+    chunks. (Its figures go with the next render of the reports.)"""
     output = Path(output)
     files = [submission_path(output, entry["id"])] if entry["source"] == "submission" else []
     for summary in (entry.get("min_distortion") or {}).values():
@@ -36,9 +35,6 @@ def entry_files(entry, output, ids):
             continue
         files.append(records)
         files += sorted(records.with_suffix("").glob("chunk_*.npz"))
-    figures = output / "figures"
-    if figures.is_dir():
-        files += sorted(path for path in figures.glob("*.png") if figure_owner(path.name, ids) == entry["id"])
     return files
 
 

@@ -32,12 +32,10 @@ def remove_entry(suite, entry_id):
         ids = [entry["id"] for entry in document["entries"]]
         if entry_id not in ids:
             raise LeaderboardError(f"{leaderboard}: no entry {entry_id!r}, expected one of: {', '.join(ids) or '(none)'}")
-        removed.append((document["entries"][ids.index(entry_id)], ids))
+        removed.append(document["entries"][ids.index(entry_id)])
         return without_entry(document, entry_id)
 
     document = update_leaderboard(leaderboard, change)
-    entry, ids = removed[0]
-    files = entry_files(entry, output, ids)
-    reports.rewrite_reports(document, output)
-    delete_files(files)
+    reports.rewrite_reports(document, output, removed_ids=[entry_id])
+    delete_files(entry_files(removed[0], output))
     return document

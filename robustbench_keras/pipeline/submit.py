@@ -71,9 +71,9 @@ def submit_model(model_path, suite, *, name, authors=(), link=None, description=
     replaced = []
 
     def add(document):
-        replaced.extend((e, [old["id"] for old in document["entries"]]) for e in document["entries"]
+        replaced.extend(e for e in document["entries"]
                         if e["source"] == "submission" and (e["id"] == name or e["checkpoint_sha256"] == model_sha256))
-        for old, _ in replaced:
+        for old in replaced:
             if old["id"] != name:
                 without_entry(document, old["id"])
         for entry in document["entries"]:  # the zoo rows of the new model's transfer table gain its column
@@ -83,9 +83,8 @@ def submit_model(model_path, suite, *, name, authors=(), link=None, description=
 
     document = update_leaderboard(leaderboard, add)
     reports.write_reports(document, suite.output, context)
-    ids = [entry["id"] for entry in document["entries"]]
-    kept = set(entry_files(document["entries"][ids.index(name)], suite.output, ids))
-    delete_files([path for old, old_ids in replaced for path in entry_files(old, suite.output, old_ids) if path not in kept])
+    kept = set(entry_files(next(e for e in document["entries"] if e["id"] == name), suite.output))
+    delete_files([path for old in replaced for path in entry_files(old, suite.output) if path not in kept])
     return entries[name]
 
 
