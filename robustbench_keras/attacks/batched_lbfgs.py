@@ -26,6 +26,7 @@ tf = import_tensorflow()
 _ARMIJO = 1e-4
 _SHRINK_MIN, _SHRINK_MAX = 0.1, 0.5
 _MIN_STEP = 1e-12
+_KEPT_CURVATURE = 0.25
 
 Memory = collections.namedtuple("Memory", ["s", "y", "rho", "pointer"])
 Result = collections.namedtuple("Result", ["position", "value", "gradient", "memory", "num_evaluations"])
@@ -39,10 +40,14 @@ def empty_memory(batch_size, num_features, num_correction_pairs):
 
 
 def shift_memory(memory, delta_c):
-    """Adapts stored pairs to a change of c (float32 (batch,)) in `c ||r||^2 + loss`."""
+    """Adapts stored pairs to a change of c (float32 (batch,)) in `c ||r||^2 + loss`.
+
+    A pair whose curvature s.y falls below `_KEPT_CURVATURE` of what it was is dropped: it was
+    mostly the penalty's, and the loss's remainder is too uncertain to steer by.
+    """
     y = memory.y + 2.0 * delta_c[:, None, None] * memory.s
     sy = tf.reduce_sum(memory.s * y, axis=-1)
-    valid = (memory.rho > 0) & (sy > 0)
+    valid = (memory.rho > 0) & (sy * memory.rho > _KEPT_CURVATURE)
     rho = tf.where(valid, 1.0 / tf.where(valid, sy, 1.0), 0.0)
     return memory._replace(y=y, rho=rho)
 
@@ -104,6 +109,17 @@ def _store_pairs(memory, accept, s, y):
         pointer=memory.pointer + tf.cast(store, tf.int32))
 
 
+def _restart_stuck_rows(memory, direction, step, rejections, gradient, free, max_rejections):
+    """Rows whose trials were rejected `max_rejections` times in a row (0: never) drop their memory and
+    restart along -g: a stale memory can aim a row at steps it would spend its whole budget shrinking."""
+    stuck = (rejections >= max_rejections) & (max_rejections > 0)
+    projected = tf.where(free, gradient, 0.0)
+    memory = memory._replace(rho=tf.where(stuck[:, None], 0.0, memory.rho))
+    direction = tf.where(stuck[:, None], -projected, direction)
+    step = tf.where(stuck, 1.0 / tf.maximum(tf.norm(projected, axis=-1), 1e-12), step)
+    return memory, direction, step, tf.where(stuck, 0, rejections)
+
+
 def _backtracked_step(value, trial_value, slope, step, finite):
     """The next trial step of a rejected row: the minimiser of the quadratic through value, slope and
     trial_value, kept within [_SHRINK_MIN, _SHRINK_MAX] x step."""
@@ -127,7 +143,7 @@ def _projected_direction(gradient, memory, free):
 
 
 def minimize(value_and_gradients, position, memory, *, max_evaluations, tolerance, f_relative_tolerance,
-             lower=None, upper=None):
+             lower=None, upper=None, max_rejections=0):
     """Minimises a batch of independent objectives over boxes, one trial step per row per call.
 
     Bounds are handled as in L-BFGS-B's simplest form (a projected L-BFGS): a coordinate at a bound
@@ -144,6 +160,8 @@ def minimize(value_and_gradients, position, memory, *, max_evaluations, toleranc
         f_relative_tolerance: a row stops when an accepted step changes its objective by at most
             this fraction.
         lower, upper: float32 (batch, m) bounds of the box; None: unbounded.
+        max_rejections: a row whose trials are rejected this many times in a row restarts from
+            steepest descent with no memory (0: never).
 
     Returns:
         `Result`: position, value, gradient (of the best accepted point per row), the final
@@ -157,7 +175,7 @@ def minimize(value_and_gradients, position, memory, *, max_evaluations, toleranc
     step = _first_step(gradient, memory)
     active = tf.reduce_max(tf.abs(tf.where(free, gradient, 0.0)), axis=-1) > tolerance
 
-    def body(i, position, value, gradient, direction, step, memory, active):
+    def body(i, position, value, gradient, direction, step, memory, active, rejections):
         trial = tf.ensure_shape(tf.clip_by_value(position + step[:, None] * direction, lower, upper), position.shape)
         trial_value, trial_gradient = value_and_gradients(trial)
         decrease = tf.reduce_sum(gradient * (trial - position), axis=-1)
@@ -176,18 +194,22 @@ def minimize(value_and_gradients, position, memory, *, max_evaluations, toleranc
         gradient = tf.where(accept[:, None], trial_gradient, gradient)
 
         # A direction that is not a descent direction (memory gone stale) falls back to -g.
-        new_direction, descent = _projected_direction(gradient, memory, _free(position, gradient, lower, upper))
+        free = _free(position, gradient, lower, upper)
+        new_direction, descent = _projected_direction(gradient, memory, free)
         accepted_step = tf.where(descent, _first_step(gradient, memory), 1.0 / tf.maximum(tf.norm(gradient, axis=-1), 1e-12))
 
         direction = tf.where(accept[:, None], new_direction, direction)
         step = tf.where(accept, accepted_step, shrunk)
+        memory, direction, step, rejections = _restart_stuck_rows(
+            memory, direction, step, tf.where(accept, 0, rejections + 1), gradient, free, max_rejections)
         stalled = ~accept & (step * tf.norm(direction, axis=-1) < _MIN_STEP * (1.0 + tf.norm(position, axis=-1)))
         active = active & ~done & ~stalled
-        return i + 1, position, value, gradient, direction, step, memory, active
+        return i + 1, position, value, gradient, direction, step, memory, active, rejections
 
     def keep_going(i, *state):
-        return (i < max_evaluations - 1) & tf.reduce_any(state[-1])
+        return (i < max_evaluations - 1) & tf.reduce_any(state[-2])
 
-    num_calls, position, value, gradient, _, _, memory, _ = tf.while_loop(
-        keep_going, body, (tf.constant(0), position, value, gradient, direction, step, memory, active))
+    num_calls, position, value, gradient, _, _, memory, _, _ = tf.while_loop(
+        keep_going, body, (tf.constant(0), position, value, gradient, direction, step, memory, active,
+                           tf.zeros_like(memory.pointer)))
     return Result(position, value, gradient, memory, num_calls + 1)

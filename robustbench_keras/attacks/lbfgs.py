@@ -97,12 +97,14 @@ class LBFGSAttack:
         return {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
 
     def _rescue(self, model, input_shape, flat, targets, columns):
-        """Runs the c search again on the rows left without an adversarial, with `rescue_evaluations`
-        per solve and a fresh curvature memory at every c (a carried memory can stall a solve)."""
+        """Runs the c search again on the rows left without an adversarial: twice the c steps,
+        `rescue_evaluations` per solve, a fresh curvature memory at every c and no restarts."""
         failed = np.flatnonzero(~columns["success"])
         if not failed.size or not self.settings.rescue_evaluations:
             return columns
-        rescue = LBFGSAttack(dataclasses.replace(self.settings, max_evaluations=self.settings.rescue_evaluations))
+        settings = self.settings
+        rescue = LBFGSAttack(dataclasses.replace(settings, max_evaluations=settings.rescue_evaluations,
+                                                 restart_after_rejections=0, num_c_steps=2 * settings.num_c_steps))
         again = rescue._run_batches(rescue.solver(model, input_shape), flat[failed], targets[failed], fresh_memory=True)
         for key in ("num_grad_evals", "num_forward_evals", "time_s"):
             again[key] = again[key] + columns[key][failed]

@@ -49,8 +49,11 @@ class AttackSettings:
         num_c_steps: inner solves per example, bracketing and bisection together (>= 1).
         max_evaluations: objective evaluations per inner solve of the "batched" solver, and SciPy
             L-BFGS-B's `maxfun` in the per-example reference (>= 1).
-        rescue_evaluations: objective evaluations per solve of the second c search run, with a fresh
-            curvature memory at every c, for the examples the first left without an adversarial (0: none).
+        restart_after_rejections: an example whose line search rejects this many trials in a row drops
+            its curvature memory and restarts from steepest descent (0: never; the rescue never does).
+        rescue_evaluations: objective evaluations per solve of the second c search (twice the c steps,
+            a fresh curvature memory at every c) run for the examples the first left without an
+            adversarial (0: none).
         tfp_max_iterations: L-BFGS iterations per solve of the "tfp" solver (>= 1).
         tfp_max_line_search_iterations: Hager-Zhang iterations per iteration of the "tfp" solver (>= 1).
         num_correction_pairs: L-BFGS memory (>= 1).
@@ -73,6 +76,7 @@ class AttackSettings:
     c_factor: float = 10.0
     num_c_steps: int = 6
     max_evaluations: int = 50
+    restart_after_rejections: int = 8
     rescue_evaluations: int = 200
     tfp_max_iterations: int = 50
     tfp_max_line_search_iterations: int = 10
@@ -91,6 +95,7 @@ class AttackSettings:
             "c_factor": dict(kind=float, low=1), "num_c_steps": dict(kind=int, low=1, low_open=False),
             "max_evaluations": dict(kind=int, low=1, low_open=False),
             "rescue_evaluations": dict(kind=int, low=0, low_open=False),
+            "restart_after_rejections": dict(kind=int, low=0, low_open=False),
             "tfp_max_iterations": dict(kind=int, low=1, low_open=False),
             "tfp_max_line_search_iterations": dict(kind=int, low=1, low_open=False),
             "num_correction_pairs": dict(kind=int, low=1, low_open=False),

@@ -160,7 +160,8 @@ class BatchSolver:
             result = batched_lbfgs.minimize(
                 tracked, r0, batched_lbfgs.shift_memory(memory, c - previous_c),
                 max_evaluations=settings.max_evaluations, tolerance=settings.tolerance,
-                f_relative_tolerance=settings.f_relative_tolerance, lower=-x, upper=1.0 - x)
+                f_relative_tolerance=settings.f_relative_tolerance, lower=-x, upper=1.0 - x,
+                max_rejections=settings.restart_after_rejections)
             memory, value = result.memory, result.value
         final = tf.clip_by_value(x + result.position, 0.0, 1.0)
         return result.position, self._margins(final, targets), value, memory
