@@ -1,6 +1,7 @@
 """Writes a run's human-readable outputs: Markdown tables, the HTML page and the figures.
 
-`write_reports` draws every figure the scorers describe and lists them in `figures/figures.json`.
+`write_reports` draws every figure the scorers describe and lists them in `figures/figures.json`;
+`publish_reports` renders the leaderboard on disk under a lock, as every command does.
 `rewrite_reports` re-renders after an entry left the leaderboard, without scoring: the figures drawn
 from the document alone (the transfer heatmaps) are redrawn, the figures of the entries still listed
 are kept, and the rest (the removed entries' own figures, and shared figures that need attack records,
@@ -11,17 +12,52 @@ render deletes the figures the previous one listed and it does not, so no stale 
 import json
 from pathlib import Path
 
+import filelock
+
 from robustbench_keras import scorers
 from robustbench_keras.atomic import atomic_write_text
+from robustbench_keras.errors import LeaderboardError
 from robustbench_keras.leaderboard.html import render_html
 from robustbench_keras.leaderboard.markdown import render_markdown
+from robustbench_keras.leaderboard.store import LOCK_TIMEOUT_S, load_leaderboard
 from robustbench_keras.scorers.context import ScoringContext
 
 FIGURE_LIST_NAME = "figures.json"
 
 
+def publish_reports(output, context=None, removed_ids=()):
+    """Renders the leaderboard now in `output` under the reports lock, so concurrent commands render in
+    turn and the last render shows every entry, whoever wrote it.
+
+    Args:
+        output: the leaderboard's folder.
+        context: the `ScoringContext` of the command that just scored (`write_reports`); None re-renders
+            without scoring (`rewrite_reports`).
+        removed_ids: the entries that just left the leaderboard.
+
+    Returns:
+        {output name: path} of what was written.
+
+    Raises:
+        LeaderboardError: the leaderboard is missing or corrupt, or the lock was not acquired in time.
+    """
+    output = Path(output)
+    lock = filelock.SoftFileLock(output / "reports.lock", timeout=LOCK_TIMEOUT_S)
+    try:
+        with lock:
+            document = load_leaderboard(output / "leaderboard.json")
+            if context is None:
+                return rewrite_reports(document, output, removed_ids)
+            return write_reports(document, output, context)
+    except filelock.Timeout:
+        raise LeaderboardError(f"{lock.lock_file}: another command has been rendering the reports for "
+                               f"{LOCK_TIMEOUT_S:g} s (if none is running, delete the lock file)") from None
+
+
 def write_reports(document, output, context):
     """Writes `tables.md`, `index.html`, `figures/*.png` and the figure list into `output`.
+
+    The figures the previous render listed for entries this run did not score (`context.scored`) are kept.
 
     Args:
         document: the valid leaderboard document.
@@ -31,7 +67,9 @@ def write_reports(document, output, context):
     Returns:
         {output name: path} of what was written.
     """
-    return _render(document, Path(output), write_figures(document, output, context))
+    output = Path(output)
+    return _render(document, output, _figure_list_with(document, output, write_figures(document, output, context),
+                                                       stale_ids=context.scored))
 
 
 def rewrite_reports(document, output, removed_ids=()):
@@ -46,16 +84,24 @@ def rewrite_reports(document, output, removed_ids=()):
         {output name: path} of what was written.
     """
     output = Path(output)
-    redrawn = dict((path, caption) for caption, path in
-                   write_figures(document, output, ScoringContext(None, None, {}, {}, output)))
+    drawn = write_figures(document, output, ScoringContext(None, None, {}, {}, output))
+    return _render(document, output, _figure_list_with(document, output, drawn, stale_ids=removed_ids))
+
+
+def _figure_list_with(document, output, drawn, stale_ids):
+    """The previous render's figure list with `drawn` in place (new ones last), keeping the previous
+    figures of the document's entries unless they are in `stale_ids` (re-scored or removed)."""
+    drawn = {path: caption for caption, path in drawn}
     ids = [entry["id"] for entry in document["entries"]]
+    candidates = ids + [entry_id for entry_id in stale_ids if entry_id not in ids]
     figure_list = []
     for caption, path in _figure_list(output):
-        if path in redrawn:
-            figure_list.append((redrawn.pop(path), path))
-        elif figure_owner(Path(path).name, ids + list(removed_ids)) in ids and (output / path).is_file():
+        owner = figure_owner(Path(path).name, candidates)
+        if path in drawn:
+            figure_list.append((drawn.pop(path), path))
+        elif owner in ids and owner not in stale_ids and (output / path).is_file():
             figure_list.append((caption, path))
-    return _render(document, output, figure_list + [(caption, path) for path, caption in redrawn.items()])
+    return figure_list + [(caption, path) for path, caption in drawn.items()]
 
 
 def figure_owner(file_name, ids):

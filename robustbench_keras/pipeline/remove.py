@@ -36,6 +36,6 @@ def remove_entry(suite, entry_id):
         return without_entry(document, entry_id)
 
     document = update_leaderboard(leaderboard, change)
-    reports.rewrite_reports(document, output, removed_ids=[entry_id])
+    reports.publish_reports(output, removed_ids=[entry_id])
     delete_files(entry_files(removed[0], output))
     return document

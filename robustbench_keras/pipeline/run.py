@@ -2,13 +2,17 @@
 
 Resumable: trained models come from the zoo's cache and attacked examples from the per-example records
 already on disk, so a run started again after an interruption redoes nothing that was finished and
-ends with the same results.
+ends with the same results. One run at a time writes an output folder (`run.lock`).
 """
 
+import contextlib
 import time
 from pathlib import Path
 
+import filelock
+
 from robustbench_keras.data import load_dataset
+from robustbench_keras.errors import LeaderboardError
 from robustbench_keras.leaderboard import reports
 from robustbench_keras.leaderboard.document import build_document
 from robustbench_keras.leaderboard.store import load_leaderboard, update_leaderboard, write_leaderboard
@@ -28,20 +32,45 @@ def run_suite(suite, progress=True):
         figures folder), and the wall time of each stage in seconds.
     """
     output = Path(suite.output)
-    output.mkdir(parents=True, exist_ok=True)
+    try:
+        output.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise LeaderboardError(f"{output}: cannot create the output folder ({error.strerror}); choose another "
+                               "--output") from None
     leaderboard_path = output / "leaderboard.json"
-    if leaderboard_path.exists():
-        load_leaderboard(leaderboard_path)  # refuse a corrupt leaderboard before any work
-    dataset = load_dataset(suite.dataset, data_dir=suite.data_dir, progress=progress)
-    start = time.perf_counter()
-    models, entries = prepare_zoo_models(suite, dataset, progress)
-    stage_times = {"models_s": time.perf_counter() - start}
-    context = score_models(suite, dataset, models, entries, output, progress=progress)
-    document = publish(leaderboard_path, build_document(suite, dataset, entries.values(), context.document_sections))
-    start = time.perf_counter()
-    written = {"leaderboard": leaderboard_path, **reports.write_reports(document, output, context)}
+    with _only_run(output):
+        if leaderboard_path.exists():
+            load_leaderboard(leaderboard_path)  # refuse a corrupt leaderboard before any work
+        dataset = load_dataset(suite.dataset, data_dir=suite.data_dir, progress=progress)
+        start = time.perf_counter()
+        models, entries = prepare_zoo_models(suite, dataset, progress)
+        stage_times = {"models_s": time.perf_counter() - start}
+        context = score_models(suite, dataset, models, entries, output, progress=progress)
+        publish(leaderboard_path, build_document(suite, dataset, entries.values(), context.document_sections))
+        start = time.perf_counter()
+        written = {"leaderboard": leaderboard_path, **reports.publish_reports(output, context)}
     stage_times.update(context.stage_times, reports_s=time.perf_counter() - start)
     return written, stage_times
+
+
+@contextlib.contextmanager
+def _only_run(output):
+    """Holds `<output>/run.lock` for the run; a second run of the same folder is refused at once.
+
+    The lock file records the holder's PID; a killed run's lock is reclaimed by the next one.
+    """
+    lock = filelock.SoftFileLock(output / "run.lock", timeout=0)
+    try:
+        lock.acquire()
+    except filelock.Timeout:
+        raise LeaderboardError(
+            f"{output}: another run is writing this folder (pid {lock.pid or 'unknown'}); wait for it to finish "
+            "or choose another --output"
+        ) from None
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 def publish(path, document):

@@ -82,7 +82,7 @@ def submit_model(model_path, suite, *, name, authors=(), link=None, description=
         return with_entry(document, nan_to_null(entries[name].to_json()), replace=update, where=leaderboard)
 
     document = update_leaderboard(leaderboard, add)
-    reports.write_reports(document, suite.output, context)
+    reports.publish_reports(suite.output, context)
     kept = set(entry_files(next(e for e in document["entries"] if e["id"] == name), suite.output))
     delete_files([path for old in replaced for path in entry_files(old, suite.output) if path not in kept])
     return entries[name]

@@ -1,11 +1,15 @@
 """A tiny suite run once per module through the real CLI, in a subprocess, as a user would."""
 
+import json
 import os
 import subprocess
 import sys
 import textwrap
 
+import jsonschema
 import pytest
+
+from robustbench_keras.leaderboard.store import load_schema
 
 TINY_SUITE = """
 name: tiny
@@ -43,6 +47,32 @@ def write_suite(folder, **changes):
     path = folder / "tiny.yaml"
     path.write_text(text)
     return path
+
+
+def assert_outputs_follow_the_leaderboard(output):
+    """Every output agrees with `leaderboard.json`: rows, transfer columns, figures, records and copies."""
+    document = json.loads((output / "leaderboard.json").read_text())
+    jsonschema.validate(document, load_schema())
+    ids = {entry["id"] for entry in document["entries"]}
+    submitted = {entry["id"] for entry in document["entries"] if entry["source"] == "submission"}
+    tables, page = (output / "tables.md").read_text(), (output / "index.html").read_text()
+    assert all(name in tables and name in page for name in submitted)
+    for entry in document["entries"]:
+        assert set((entry.get("transfer") or {}).get("errors_on", {})) <= ids
+    listed = {item["path"] for item in json.loads((output / "figures" / "figures.json").read_text())}
+    assert all((output / path).is_file() and path in tables for path in listed)
+    assert {f"figures/{path.name}" for path in (output / "figures").glob("*.png")} == listed
+    referenced = {summary["records"]["path"] for entry in document["entries"]
+                  for summary in (entry.get("min_distortion") or {}).values()}
+    assert {f"records/{path.name}" for path in (output / "records").glob("*.npz")} == referenced
+    assert {path.stem for path in (output / "submissions").glob("*.keras")} == submitted
+    return document
+
+
+@pytest.fixture(scope="session")
+def outputs_follow():
+    """`outputs_follow(output)` checks every output against the leaderboard; returns the document."""
+    return assert_outputs_follow_the_leaderboard
 
 
 @pytest.fixture(scope="session")

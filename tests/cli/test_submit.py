@@ -42,7 +42,7 @@ def board(tiny_run, tmp_path):
     return suite, copy / "leaderboard.json"
 
 
-def test_newcomer_submits_and_is_ranked_with_provenance(board, cli, tmp_path, mnist):
+def test_newcomer_submits_and_is_ranked_with_provenance(board, cli, tmp_path, mnist, outputs_follow):
     suite, leaderboard = board
     model_file = save_small_model(tmp_path / "newcomer.keras", mnist)
     args = ["--suite", suite.path, "--output", suite.output]
@@ -70,11 +70,11 @@ def test_newcomer_submits_and_is_ranked_with_provenance(board, cli, tmp_path, mn
     assert "already on the leaderboard as 'newcomer'" in again.stderr
     assert len(again.stderr.strip().splitlines()) == 1
     assert leaderboard.read_bytes() == before
-    assert_outputs_follow_the_leaderboard(leaderboard.parent)
+    outputs_follow(leaderboard.parent)
     first_records = leaderboard.parent / entry["min_distortion"]["train"]["records"]["path"]
     retrained = save_small_model(tmp_path / "retrained.keras", mnist, epochs=0)
     assert cli("submit", retrained, "--name", "newcomer", "--update", *args).returncode == 0
-    assert_outputs_follow_the_leaderboard(leaderboard.parent)
+    outputs_follow(leaderboard.parent)
     assert not first_records.exists()  # the replaced model's records went with it
 
     verified = cli("leaderboard", "verify", "newcomer", *args)
@@ -82,32 +82,13 @@ def test_newcomer_submits_and_is_ranked_with_provenance(board, cli, tmp_path, mn
     assert "MISMATCH" not in verified.stdout and "test error" in verified.stdout
     removed = cli("leaderboard", "remove", "newcomer", *args)
     assert removed.returncode == 0
-    document = assert_outputs_follow_the_leaderboard(leaderboard.parent)
+    document = outputs_follow(leaderboard.parent)
     assert all(e["id"] != "newcomer" for e in document["entries"])
     for name in ("tables.md", "index.html"):
         assert "newcomer" not in (leaderboard.parent / name).read_text()
     assert "newcomer" not in cli("leaderboard", "show", *args).stdout
     assert (leaderboard.parent / "figures" / "transfer_table2.png").is_file()  # redrawn from the document
 
-
-def assert_outputs_follow_the_leaderboard(output):
-    """Every output agrees with `leaderboard.json`: rows, transfer columns, figures, records and copies."""
-    document = json.loads((output / "leaderboard.json").read_text())
-    jsonschema.validate(document, load_schema())
-    ids = {entry["id"] for entry in document["entries"]}
-    submitted = {entry["id"] for entry in document["entries"] if entry["source"] == "submission"}
-    tables, page = (output / "tables.md").read_text(), (output / "index.html").read_text()
-    assert all(name in tables and name in page for name in submitted)
-    for entry in document["entries"]:
-        assert set((entry.get("transfer") or {}).get("errors_on", {})) <= ids
-    listed = {item["path"] for item in json.loads((output / "figures" / "figures.json").read_text())}
-    assert all((output / path).is_file() and path in tables for path in listed)
-    assert {f"figures/{path.name}" for path in (output / "figures").glob("*.png")} == listed
-    referenced = {summary["records"]["path"] for entry in document["entries"]
-                  for summary in (entry.get("min_distortion") or {}).values()}
-    assert {f"records/{path.name}" for path in (output / "records").glob("*.npz")} == referenced
-    assert {path.stem for path in (output / "submissions").glob("*.keras")} == submitted
-    return document
 
 
 def test_verify_detects_a_tampered_number(board, cli):

@@ -1,0 +1,75 @@
+"""Commands at the same time on one output folder, as users start them: eight submits, two runs."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import keras
+
+from robustbench_keras.leaderboard.store import validate_document
+
+# The tiny suite cut down to one model and four attacked examples in two chunks.
+NANO = {"fc10_wd1e-4, fc100_100_10_p1, fc100_100_10_p2": "fc10_wd1e-4",
+        "{num_examples: 12, chunk_size: 6}": "{num_examples: 4, chunk_size: 2}",
+        "  spectral: {alexnet: false}\n": "",
+        "  unit_semantics: {num_directions: 4, top_k: 4, num_examples: 500, num_resamples: 50}\n": ""}
+NUM_SUBMISSIONS = 8
+
+
+def start_cli(*args):
+    """Starts `python -m robustbench_keras ARGS` without waiting (stderr piped, text)."""
+    return subprocess.Popen([sys.executable, "-m", "robustbench_keras", *map(str, args)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def wait_for_file(process, path):
+    """Waits until `path` exists and is not empty while `process` runs; True if it did."""
+    while process.poll() is None:
+        if path.exists() and path.stat().st_size:
+            return True
+        time.sleep(0.01)
+    return path.exists() and path.stat().st_size > 0
+
+
+def test_eight_submits_at_once_all_land(cli, suite_writer, outputs_follow, tmp_path):
+    suite = suite_writer(tmp_path, **NANO)
+    cli("run", suite, check=True)
+    files = []
+    for number in range(NUM_SUBMISSIONS):
+        keras.utils.set_random_seed(number)
+        model = keras.Sequential([keras.Input((28, 28)), keras.layers.Flatten(), keras.layers.Dense(10)])
+        model.save(tmp_path / f"m{number}.keras")
+        files.append(tmp_path / f"m{number}.keras")
+    processes = [start_cli("submit", path, "--name", path.stem, "--suite", suite, "--quiet") for path in files]
+    for process in processes:
+        _, stderr = process.communicate(timeout=600)
+        assert process.returncode == 0, stderr
+    document = outputs_follow(tmp_path / "out")
+    validate_document(document)
+    names = {path.stem for path in files}
+    assert {entry["id"] for entry in document["entries"] if entry["source"] == "submission"} == names
+    zoo_row = next(entry for entry in document["entries"] if entry["id"] == "fc10_wd1e-4")
+    assert names <= set(zoo_row["transfer"]["errors_on"])  # each submit kept the others' columns
+    assert not list((tmp_path / "out").glob("*.lock")) and not list((tmp_path / "out").rglob(".*.tmp*"))
+
+
+def test_a_second_run_of_the_same_output_is_refused_while_the_first_runs(cli, suite_writer, tmp_path):
+    suite = suite_writer(tmp_path, **NANO)
+    first = start_cli("run", suite, "--quiet")
+    lock = tmp_path / "out" / "run.lock"
+    assert wait_for_file(first, lock), first.communicate()[1]
+    first.send_signal(signal.SIGSTOP)  # hold the first run inside its lock, whatever the machine's speed
+    try:
+        second = cli("run", suite)
+    finally:
+        first.send_signal(signal.SIGCONT)
+    assert second.returncode == 1 and "Traceback" not in second.stderr
+    assert f"another run is writing this folder (pid {first.pid})" in second.stderr
+    assert len(second.stderr.strip().splitlines()) == 1
+    _, stderr = first.communicate(timeout=600)
+    assert first.returncode == 0, stderr
+    assert not lock.exists()
+    validate_document(json.loads((tmp_path / "out" / "leaderboard.json").read_text()))
