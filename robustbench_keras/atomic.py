@@ -3,12 +3,19 @@
 The new content goes to a temporary file in the target's folder, which is fsynced and renamed over the
 target; the folder is fsynced too, so the rename survives a crash. The temporary file is created with
 mode 0o666 less the process umask, like any new file (0644 under the usual umask 022), and removed if
-anything fails, leaving the old file intact.
+anything fails, leaving the old file intact. A full disk, a quota, a read-only filesystem or a folder
+without write permission is an `OutputError` (one line); any other failure keeps its traceback.
 """
 
+import errno
 import os
 import secrets
 from pathlib import Path
+
+from robustbench_keras.errors import OutputError
+
+# A full disk or quota, a read-only filesystem, a folder without write permission: the user can fix them.
+USER_FIXABLE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EFBIG})
 
 
 def _fsync(path, flags=os.O_RDONLY):
@@ -32,12 +39,20 @@ def atomic_write(path, write_fn, suffix=""):
         `path` as a `pathlib.Path`.
     """
     path = Path(path)
-    temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp{suffix}")
-    os.close(os.open(temporary, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))  # the umask applies
+    temporary = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp{suffix}")
     try:
+        os.close(os.open(temporary, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))  # the umask applies
         write_fn(temporary)
         _fsync(temporary)
         os.replace(temporary, path)
+    except OSError as error:
+        temporary.unlink(missing_ok=True)
+        if error.errno in USER_FIXABLE_ERRNOS:
+            raise OutputError(
+                f"{path}: cannot be written ({os.strerror(error.errno)}); the previous file is unchanged. "
+                "Free some space or fix the folder's permissions, then run the command again"
+            ) from None
+        raise
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise

@@ -32,3 +32,7 @@ class ModelError(UserError):
 
 class LeaderboardError(UserError):
     """A leaderboard file is corrupt, invalid, or an entry operation is refused."""
+
+
+class OutputError(UserError):
+    """An output file cannot be written: a full disk or quota, a read-only filesystem, no permission."""

@@ -73,3 +73,8 @@ class Progress:
             return elapsed / self.done * (self.total - self.done)
         done = self.cumulative[self.done]
         return elapsed / done * (self.cumulative[-1] - done)
+
+
+def note(message, stream=None):
+    """Prints one line `robustbench_keras: note: <message>` on stderr (e.g. a damaged file being redone)."""
+    print(f"robustbench_keras: note: {message}", file=stream or sys.stderr, flush=True)

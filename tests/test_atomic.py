@@ -1,11 +1,13 @@
 """Atomic writes: new files get the umask's mode, a failure leaves the old content and no temporary file."""
 
+import errno
 import os
 import stat
 
 import pytest
 
 from robustbench_keras.atomic import atomic_write, atomic_write_text
+from robustbench_keras.errors import OutputError
 
 
 @pytest.fixture
@@ -76,3 +78,24 @@ def test_a_failed_rename_leaves_no_temporary_file(tmp_path):
     with pytest.raises(IsADirectoryError):
         atomic_write_text(tmp_path / "taken", "x")
     assert [p.name for p in tmp_path.iterdir()] == ["taken"]
+
+
+@pytest.mark.parametrize("number", [errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EROFS])
+def test_a_full_disk_is_one_output_error_line_and_the_old_file_stays(tmp_path, number):
+    path = atomic_write_text(tmp_path / "leaderboard.json", "old\n")
+
+    def fill_the_disk(temporary):
+        temporary.write_text("half of the new")
+        raise OSError(number, os.strerror(number))
+
+    with pytest.raises(OutputError) as raised:
+        atomic_write(path, fill_the_disk)
+    assert str(raised.value) == (f"{path}: cannot be written ({os.strerror(number)}); the previous file is "
+                                 "unchanged. Free some space or fix the folder's permissions, then run the command again")
+    assert path.read_text() == "old\n" and [p.name for p in tmp_path.iterdir()] == ["leaderboard.json"]
+
+
+def test_other_os_errors_keep_their_traceback(tmp_path):
+    with pytest.raises(IsADirectoryError):
+        atomic_write(tmp_path / "file", lambda temporary: (_ for _ in ()).throw(IsADirectoryError(errno.EISDIR, "x")))
+    assert list(tmp_path.iterdir()) == []

@@ -7,11 +7,14 @@ Aggregates are pure functions of the rows (`summarize_distortions`), never kept 
 import dataclasses
 import json
 import os
+import zipfile
+import zlib
 
 import numpy as np
 
 from robustbench_keras.atomic import atomic_write
 from robustbench_keras.errors import DataError
+from robustbench_keras.progress import note
 from robustbench_keras.statistics import bootstrap_ci
 
 SCHEMA_VERSION = 1
@@ -94,13 +97,26 @@ class AttackRecords:
             with np.load(os.fspath(path), allow_pickle=False) as data:
                 meta = json.loads(str(data["metadata_json"]))
                 columns = {name: data[name] for name in _DTYPES}
-        except (OSError, KeyError, ValueError) as error:
+        except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as error:
             raise DataError(f"{path}: expected an attack records .npz written by AttackRecords.save, "
                             f"could not read it ({error}); re-run the attack") from None
         if meta.get("schema_version") != SCHEMA_VERSION:
             raise DataError(f"{path}: expected records schema_version {SCHEMA_VERSION}, "
                             f"got {meta.get('schema_version')!r}; re-run the attack")
         return cls(metadata=meta["metadata"], **columns)
+
+    @classmethod
+    def load_intact(cls, path):
+        """The records at `path`, or None if there are none; a damaged file (truncated, failing its CRC,
+        not records) is deleted with a note on stderr, so that the caller computes it again."""
+        if not os.path.isfile(path):
+            return None
+        try:
+            return cls.load(path)
+        except DataError as error:
+            note(f"{error}; deleted, the attack is redone")
+            os.unlink(path)
+            return None
 
     @classmethod
     def concatenate(cls, parts, metadata=None):

@@ -132,9 +132,8 @@ def score(attack, model, x, y, *, target_policy, seed, output, name, progress=Tr
     key = _job_key(attack, target_policy, seed, chunk_size, fingerprint, x, y)
     relative = Path("records") / f"{name}-{key}.npz"
     final_path = Path(output) / relative
-    if final_path.is_file():
-        records = AttackRecords.load(final_path)
-    else:
+    records = AttackRecords.load_intact(final_path)
+    if records is None:
         records = _attack_in_chunks(attack, model, x, y, target_policy, seed, final_path.with_suffix(""), name,
                                     progress, chunk_size)
         records.save(final_path)
@@ -206,9 +205,8 @@ def _attack_in_chunks(attack, model, x, y, target_policy, seed, chunk_dir, name,
     for number, start in enumerate(starts):
         stop = min(start + chunk_size, len(x))
         path = chunk_dir / f"chunk_{number:04d}.npz"
-        if path.is_file():
-            chunk = AttackRecords.load(path)
-        else:
+        chunk = AttackRecords.load_intact(path)
+        if chunk is None:
             chunk_targets = None if targets is None else targets[start:stop]
             chunk = run_attack(
                 attack, model, x[start:stop], y[start:stop], target_policy=policy, seed=seed + number,

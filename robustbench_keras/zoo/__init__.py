@@ -75,8 +75,9 @@ def load_or_train(model_id, dataset, seed=0, cache_dir=None, progress=True, reci
     spec = get(model_id)
     recipe = recipe or spec.recipe
     path = cache_path(model_id, dataset, seed, cache_dir, recipe)
-    if path.exists():
-        return cache.load(path)
+    model = cache.load_intact(path)
+    if model is not None:
+        return model
     model = build(model_id, seed, recipe)
     x, y = dataset.split(spec.train_split)
     start = time.perf_counter()

@@ -5,14 +5,18 @@ sha256 of the recipe's canonical JSON, the dataset fingerprint id and the seed, 
 trains a new model instead of loading a stale one. Beside each model a JSON sidecar
 (`.json`, same stem) records the recipe, fingerprint id, seed, training time and final errors.
 Both are written atomically (`robustbench_keras.atomic`), so an interrupted run never leaves a broken
-checkpoint. Models load with `keras.models.load_model(..., safe_mode=True)`.
+checkpoint; a damaged one (disk trouble, a hand edit) is deleted and trained again (`load_intact`).
+Models load with `keras.models.load_model(..., safe_mode=True)`.
 """
 
 import hashlib
 import json
 import pathlib
+import zipfile
+import zlib
 
 from robustbench_keras.atomic import atomic_write, atomic_write_text
+from robustbench_keras.progress import note
 from robustbench_keras.quiet import import_tensorflow
 
 DEFAULT_CACHE_DIR = pathlib.Path("~/.cache/robustbench_keras/models")
@@ -58,3 +62,18 @@ def load(model_file):
     import keras
 
     return keras.models.load_model(model_file, safe_mode=True)
+
+
+def load_intact(model_file):
+    """The cached model, or None if there is none; a damaged file (truncated, failing its CRC, not a
+    model) is deleted with its sidecar and a note on stderr, so that the model is trained again."""
+    model_file = pathlib.Path(model_file)
+    if not model_file.is_file():
+        return None
+    try:
+        return load(model_file)
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, zlib.error) as error:
+        note(f"{model_file}: damaged cached model ({type(error).__name__}); deleted, the model is trained again")
+        model_file.unlink()
+        sidecar_path(model_file).unlink(missing_ok=True)
+        return None

@@ -50,3 +50,12 @@ def test_summary_is_computed_from_successful_rows():
     assert summary["mean"] == pytest.approx(values.mean()) and summary["median"] == pytest.approx(np.median(values))
     assert summary["p90"] == pytest.approx(np.quantile(values, 0.9))
     assert summary["ci95"][0] <= values.mean() <= summary["ci95"][1]
+
+
+def test_a_damaged_records_file_is_deleted_with_a_note_and_none_returned(tmp_path, capsys):
+    path = tmp_path / "chunk_0000.npz"
+    path.write_bytes(b"PK\x03\x04 half a file")
+    assert AttackRecords.load_intact(path) is None and not path.exists()
+    assert capsys.readouterr().err.startswith(f"robustbench_keras: note: {path}: expected an attack records .npz")
+    assert AttackRecords.load_intact(path) is None  # missing: nothing to say
+    assert capsys.readouterr().err == ""

@@ -28,6 +28,13 @@ scorers:
 """
 
 
+# The tiny suite cut down to one model and four attacked examples, one per chunk.
+NANO = {"fc10_wd1e-4, fc100_100_10_p1, fc100_100_10_p2": "fc10_wd1e-4",
+        "{num_examples: 12, chunk_size: 6}": "{num_examples: 4, chunk_size: 1}",
+        "  spectral: {alexnet: false}\n": "",
+        "  unit_semantics: {num_directions: 4, top_k: 4, num_examples: 500, num_resamples: 50}\n": ""}
+
+
 def run_cli(*args, env=None, check=False):
     """Runs `python -m robustbench_keras ARGS` and returns the CompletedProcess (text)."""
     result = subprocess.run(
@@ -79,6 +86,23 @@ def outputs_follow():
 def cli():
     """`cli(*args)` runs the command line in a subprocess."""
     return run_cli
+
+
+@pytest.fixture(scope="session")
+def launch():
+    """`launch(*args)` starts the command line in a subprocess without waiting (stdout, stderr piped, text)."""
+
+    def start(*args):
+        return subprocess.Popen([sys.executable, "-m", "robustbench_keras", *map(str, args)],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    return start
+
+
+@pytest.fixture(scope="session")
+def nano_writer():
+    """`nano_writer(folder)` writes the tiny suite cut down to one model and four examples (`NANO`)."""
+    return lambda folder: write_suite(folder, **NANO)
 
 
 @pytest.fixture(scope="session")

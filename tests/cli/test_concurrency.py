@@ -3,26 +3,13 @@
 import json
 import os
 import signal
-import subprocess
-import sys
 import time
 
 import keras
 
 from robustbench_keras.leaderboard.store import validate_document
 
-# The tiny suite cut down to one model and four attacked examples in two chunks.
-NANO = {"fc10_wd1e-4, fc100_100_10_p1, fc100_100_10_p2": "fc10_wd1e-4",
-        "{num_examples: 12, chunk_size: 6}": "{num_examples: 4, chunk_size: 2}",
-        "  spectral: {alexnet: false}\n": "",
-        "  unit_semantics: {num_directions: 4, top_k: 4, num_examples: 500, num_resamples: 50}\n": ""}
 NUM_SUBMISSIONS = 8
-
-
-def start_cli(*args):
-    """Starts `python -m robustbench_keras ARGS` without waiting (stderr piped, text)."""
-    return subprocess.Popen([sys.executable, "-m", "robustbench_keras", *map(str, args)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
 def wait_for_file(process, path):
@@ -34,8 +21,8 @@ def wait_for_file(process, path):
     return path.exists() and path.stat().st_size > 0
 
 
-def test_eight_submits_at_once_all_land(cli, suite_writer, outputs_follow, tmp_path):
-    suite = suite_writer(tmp_path, **NANO)
+def test_eight_submits_at_once_all_land(cli, nano_writer, launch, outputs_follow, tmp_path):
+    suite = nano_writer(tmp_path)
     cli("run", suite, check=True)
     files = []
     for number in range(NUM_SUBMISSIONS):
@@ -43,7 +30,7 @@ def test_eight_submits_at_once_all_land(cli, suite_writer, outputs_follow, tmp_p
         model = keras.Sequential([keras.Input((28, 28)), keras.layers.Flatten(), keras.layers.Dense(10)])
         model.save(tmp_path / f"m{number}.keras")
         files.append(tmp_path / f"m{number}.keras")
-    processes = [start_cli("submit", path, "--name", path.stem, "--suite", suite, "--quiet") for path in files]
+    processes = [launch("submit", path, "--name", path.stem, "--suite", suite, "--quiet") for path in files]
     for process in processes:
         _, stderr = process.communicate(timeout=600)
         assert process.returncode == 0, stderr
@@ -56,9 +43,9 @@ def test_eight_submits_at_once_all_land(cli, suite_writer, outputs_follow, tmp_p
     assert not list((tmp_path / "out").glob("*.lock")) and not list((tmp_path / "out").rglob(".*.tmp*"))
 
 
-def test_a_second_run_of_the_same_output_is_refused_while_the_first_runs(cli, suite_writer, tmp_path):
-    suite = suite_writer(tmp_path, **NANO)
-    first = start_cli("run", suite, "--quiet")
+def test_a_second_run_of_the_same_output_is_refused_while_the_first_runs(cli, nano_writer, launch, tmp_path):
+    suite = nano_writer(tmp_path)
+    first = launch("run", suite, "--quiet")
     lock = tmp_path / "out" / "run.lock"
     assert wait_for_file(first, lock), first.communicate()[1]
     first.send_signal(signal.SIGSTOP)  # hold the first run inside its lock, whatever the machine's speed

@@ -100,3 +100,21 @@ def test_an_interrupted_save_leaves_no_checkpoint(tmp_path):
     reloaded = cache.load(target)
     for a, b in zip(model.get_weights(), reloaded.get_weights()):
         np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("damage", ["truncate", "flip"])
+def test_a_damaged_cached_model_is_trained_again_with_a_note(small_mnist, tmp_path, counted_training, capsys, damage):
+    trained = zoo.load_or_train(MODEL_ID, small_mnist, seed=1, cache_dir=tmp_path, progress=False, recipe=SHORT)
+    path = zoo.cache_path(MODEL_ID, small_mnist, seed=1, cache_dir=tmp_path, recipe=SHORT)
+    data = bytearray(path.read_bytes())
+    if damage == "truncate":
+        del data[len(data) // 2:]
+    else:
+        data[len(data) // 2] ^= 0xFF  # one flipped bit of the weights fails the archive's CRC
+    path.write_bytes(bytes(data))
+    again = zoo.load_or_train(MODEL_ID, small_mnist, seed=1, cache_dir=tmp_path, progress=False, recipe=SHORT)
+    assert len(counted_training) == 2
+    assert f"robustbench_keras: note: {path}: damaged cached model" in capsys.readouterr().err
+    x_test = small_mnist.x_test[:100]
+    np.testing.assert_array_equal(again.predict(x_test, verbose=0), trained.predict(x_test, verbose=0))
+    assert cache.load_intact(path) is not None  # the new file is whole
