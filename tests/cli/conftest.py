@@ -101,8 +101,9 @@ def launch():
 
 @pytest.fixture(scope="session")
 def nano_writer():
-    """`nano_writer(folder)` writes the tiny suite cut down to one model and four examples (`NANO`)."""
-    return lambda folder: write_suite(folder, **NANO)
+    """`nano_writer(folder, **replacements)` writes the tiny suite cut down to one model and four examples
+    (`NANO`), with further replacements."""
+    return lambda folder, **changes: write_suite(folder, **{**NANO, **changes})
 
 
 @pytest.fixture(scope="session")
