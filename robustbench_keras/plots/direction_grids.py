@@ -17,6 +17,8 @@ matplotlib.use("Agg")  # files only: no display on servers and CI
 import numpy as np  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
+from robustbench_keras.atomic import atomic_write  # noqa: E402
+
 PAD_PX = 2
 LABEL_PX = 80
 GAP_PX = 24
@@ -69,7 +71,7 @@ def save_direction_grid(path, x, unit_topk_indices, random_topk_indices, title="
         for row, name in enumerate(row_names):
             centre = height - TITLE_PX - HEADER_PX - (row + 0.5) * cell
             figure.text((left - 6) / width, centre / height, name, ha="right", va="center", fontsize=8)
-    figure.savefig(path, dpi=DPI, format="png")
+    atomic_write(path, lambda temporary: figure.savefig(temporary, dpi=DPI, format="png"))
     return height, width
 
 

@@ -10,6 +10,8 @@ import math
 import numpy as np
 from matplotlib.figure import Figure
 
+from robustbench_keras.atomic import atomic_write
+
 DPI = 100
 EXAMPLE_INCHES = 1.4  # width and height of one example image panel
 HEATMAP_CELL_INCHES = 0.9
@@ -42,7 +44,7 @@ def figure_size_px(kind, dpi=DPI, **counts):
 
 def _save(figure, path, dpi):
     # No bbox_inches="tight": the saved size stays exactly figsize * dpi.
-    figure.savefig(path, dpi=dpi, format="png")
+    atomic_write(path, lambda temporary: figure.savefig(temporary, dpi=dpi, format="png"))
     return path
 
 
