@@ -284,7 +284,7 @@ def figures(document, context):
     for model_id, records in context.records.items():
         x, y = context.samples[next(iter(context.entries[model_id].sections[NAME]))]
         shown = np.flatnonzero(records.success)[:NUM_EXAMPLES_SHOWN]
-        distortions[names.get(model_id, model_id)] = records.distortion_rms[records.success]
+        distortions[names.get(model_id, model_id)] = records.distortion_rms  # NaN where it failed: counted
         if len(shown):
             drawn.append((f"Adversarial examples for {names.get(model_id, model_id)} (original, perturbation ×10, "
                           "adversarial)", f"adversarial_{model_id}.png", plots.plot_adversarial_examples,

@@ -63,3 +63,23 @@ def test_a_second_run_of_the_same_output_is_refused_while_the_first_runs(cli, na
     assert first.returncode == 0, stderr
     assert not lock.exists()
     validate_document(json.loads((tmp_path / "out" / "leaderboard.json").read_text()))
+
+
+def test_a_run_and_a_submit_at_the_same_time_lose_nothing(cli, nano_writer, launch, outputs_follow, tmp_path):
+    suite = nano_writer(tmp_path, **QUICK)
+    cli("run", suite, check=True)
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((28, 28)), keras.layers.Flatten(), keras.layers.Dense(10)])
+    model.save(tmp_path / "late.keras")
+    processes = [launch("submit", tmp_path / "late.keras", "--name", "late", "--suite", suite, "--quiet"),
+                 launch("run", suite, "--quiet")]
+    for process in processes:
+        _, stderr = process.communicate(timeout=600)
+        assert process.returncode == 0, stderr
+    document = outputs_follow(tmp_path / "out")
+    assert [entry["id"] for entry in document["entries"] if entry["source"] == "submission"] == ["late"]
+    zoo_row = next(entry for entry in document["entries"] if entry["id"] == "fc10_wd1e-4")
+    assert "late" in zoo_row["transfer"]["errors_on"]  # whichever wrote last, the submission's column stays
+    cli("run", suite, check=True)  # and a run after the submit keeps it too (same attack records)
+    zoo_row = next(entry for entry in outputs_follow(tmp_path / "out")["entries"] if entry["id"] == "fc10_wd1e-4")
+    assert "late" in zoo_row["transfer"]["errors_on"]
