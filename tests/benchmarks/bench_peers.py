@@ -82,7 +82,7 @@ def test_project_attack_against_stored_envelope(benchmark, problems, model_name)
     """Only the project's attack (batch 64 and 256, PEERS_ATTACK_SETTINGS overrides) against the stored peers."""
     problem = problems(model_name)
     if not peers.results_path(model_name).exists():
-        pytest.skip(f"no stored peers for {model_name}")
+        pytest.fail(f"no stored peers for {model_name}: run the whole benchmark first (it stores them)")
     runs = []
 
     def runner(call):
