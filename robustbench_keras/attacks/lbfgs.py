@@ -5,11 +5,12 @@ For an input x in [0, 1]^m and a target label t, the attack looks for the smalle
 
     c * ||r||_2^2 + loss(clip(x + r, 0, 1), t)
 
-(`objective.py`; squared L2 penalty, the model evaluated at the clipped point) and searches c per
+(`objective.py`; squared L2 penalty, r kept in the box -x <= r <= 1 - x by the solver) and searches c per
 example (`c_search.py`): with c on the distortion, the smallest successful r comes from the
 *largest* c that still reaches the target. Batched over examples: each c step is one L-BFGS solve
-on a (batch, m) position with a per-example c (`solver.py`), warm-started from the previous step's
-solution and curvature memory. The closest success seen at any objective evaluation is kept
+on a (batch, m) position with a per-example c (`solver.py`), warm-started from the last successful
+step's solution with the curvature memory carried over; examples left without an adversarial get a
+second, more patient c search (`_rescue`). The closest success seen at any objective evaluation is kept
 per example, then a boundary step (bisection on the segment x -> x_adv, forward passes only)
 removes the overshoot that a finite c search leaves. Every returned input lies exactly in [0, 1].
 """

@@ -111,8 +111,9 @@ class AttackSettings:
             raise SuiteError(f"jit_compile: expected true, false or auto, got {self.jit_compile!r}")
 
     def kernel_options(self):
-        """The settings that enter the compiled kernels (the c search's do not), as a hashable tuple."""
-        skipped = ("initial_c", "c_factor", "num_c_steps")
+        """The settings that enter the compiled kernels (the c search's and the rescue's do not), as a
+        hashable tuple."""
+        skipped = ("initial_c", "c_factor", "num_c_steps", "rescue_evaluations")
         return tuple((f.name, getattr(self, f.name)) for f in dataclasses.fields(self) if f.name not in skipped)
 
     def to_json(self):

@@ -1,6 +1,7 @@
-"""What an entry leaves behind when it leaves the leaderboard: its cells in other rows and its files.
+"""What an entry leaves behind on the leaderboard: its cells in other rows and its files.
 
-Shared by `remove` (leaderboard remove) and `submit --update` (an entry replaced).
+Shared by `remove` (leaderboard remove), `submit` (an entry added or replaced) and `run` (zoo rows
+rewritten beside submitted entries).
 """
 
 from pathlib import Path
@@ -47,3 +48,10 @@ def delete_files(paths):
                 Path(path).parent.rmdir()
             except OSError:  # not empty yet, or already gone
                 pass
+
+
+def merged_columns(old, new):
+    """`new` laid over `old`, mappings merged key by key: the other submissions' columns stay."""
+    if not (isinstance(old, dict) and isinstance(new, dict)):
+        return new
+    return {**old, **{key: merged_columns(old.get(key), value) for key, value in new.items()}}

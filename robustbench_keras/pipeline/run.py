@@ -16,6 +16,7 @@ from robustbench_keras.errors import LeaderboardError
 from robustbench_keras.leaderboard import reports
 from robustbench_keras.leaderboard.document import build_document
 from robustbench_keras.leaderboard.store import load_leaderboard, update_leaderboard, write_leaderboard
+from robustbench_keras.pipeline.cleanup import merged_columns
 from robustbench_keras.pipeline.models import prepare_zoo_models
 from robustbench_keras.pipeline.scoring import score_models
 
@@ -100,7 +101,7 @@ def _with_submission_columns(entry, before, submitted):
     previous = [summary["records"]["sha256"] for summary in before.get("min_distortion", {}).values()]
     if records != previous:
         return entry
-    kept = {key: rate for key, rate in before["transfer"]["errors_on"].items()
-            if key in {e["id"] for e in submitted} and key not in entry["transfer"]["errors_on"]}
-    return dict(entry, transfer=dict(entry["transfer"], errors_on={**entry["transfer"]["errors_on"], **kept}))
+    submitted_ids = {e["id"] for e in submitted}
+    columns = {key: rate for key, rate in before["transfer"]["errors_on"].items() if key in submitted_ids}
+    return dict(entry, transfer=merged_columns({"errors_on": columns}, entry["transfer"]))
 

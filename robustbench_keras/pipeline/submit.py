@@ -17,7 +17,7 @@ from robustbench_keras.evaluation import clean_errors
 from robustbench_keras.leaderboard import reports
 from robustbench_keras.leaderboard.entries import Entry, Submission
 from robustbench_keras.leaderboard.store import load_leaderboard, nan_to_null, update_leaderboard, with_entry
-from robustbench_keras.pipeline.cleanup import delete_files, entry_files, without_entry
+from robustbench_keras.pipeline.cleanup import delete_files, entry_files, merged_columns, without_entry
 from robustbench_keras.pipeline.models import prepare_zoo_models
 from robustbench_keras.pipeline.scoring import score_models
 from robustbench_keras.provenance import file_sha256, utc_now
@@ -78,7 +78,7 @@ def submit_model(model_path, suite, *, name, authors=(), link=None, description=
                 without_entry(document, old["id"])
         for entry in document["entries"]:  # the zoo rows of the new model's transfer table gain its column
             if entry["id"] in entries and "transfer" in entries[entry["id"]].sections:
-                entry["transfer"] = _merged(entry.get("transfer"), nan_to_null(entries[entry["id"]].sections["transfer"]))
+                entry["transfer"] = merged_columns(entry.get("transfer"), nan_to_null(entries[entry["id"]].sections["transfer"]))
         return with_entry(document, nan_to_null(entries[name].to_json()), replace=update, where=leaderboard)
 
     document = update_leaderboard(leaderboard, add)
@@ -100,9 +100,3 @@ def _check_not_present(document, name, model_sha256, update, leaderboard):
                 "(same sha256); --update replaces that entry"
             )
 
-
-def _merged(old, new):
-    """`new` laid over `old`, mappings merged key by key: the other submissions' columns stay."""
-    if not (isinstance(old, dict) and isinstance(new, dict)):
-        return new
-    return {**old, **{key: _merged(old.get(key), value) for key, value in new.items()}}
