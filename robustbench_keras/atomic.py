@@ -3,19 +3,25 @@
 The new content goes to a temporary file in the target's folder, which is fsynced and renamed over the
 target; the folder is fsynced too, so the rename survives a crash. The temporary file is created with
 mode 0o666 less the process umask, like any new file (0644 under the usual umask 022), and removed if
-anything fails, leaving the old file intact. A full disk, a quota, a read-only filesystem or a folder
+anything fails, leaving the old file intact. A writer killed outright (SIGKILL, power loss) cannot
+remove its temporary file; the next successful write of the same target removes such leftovers once
+they are `STALE_AFTER_S` old, so a live concurrent writer's file is never taken. A full disk, a quota, a read-only filesystem or a folder
 without write permission is an `OutputError` (one line); any other failure keeps its traceback.
 """
 
 import errno
+import glob
 import os
 import secrets
+import time
 from pathlib import Path
 
 from robustbench_keras.errors import OutputError
 
 # A full disk or quota, a read-only filesystem, a folder without write permission: the user can fix them.
 USER_FIXABLE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EFBIG})
+# A temporary file untouched this long belongs to a killed writer: the slowest write (a model save) takes seconds.
+STALE_AFTER_S = 600
 
 
 def _fsync(path, flags=os.O_RDONLY):
@@ -57,7 +63,19 @@ def atomic_write(path, write_fn, suffix=""):
         temporary.unlink(missing_ok=True)
         raise
     _fsync(path.parent.absolute(), os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    _remove_stale_temporaries(path)
     return path
+
+
+def _remove_stale_temporaries(path):
+    """Removes the temporary files of earlier writes of `path` untouched for `STALE_AFTER_S` seconds."""
+    now = time.time()
+    for leftover in path.parent.glob(f".{glob.escape(path.name)}.*.tmp*"):
+        try:
+            if now - leftover.stat().st_mtime > STALE_AFTER_S:
+                leftover.unlink()
+        except OSError:  # gone already, or not ours to remove: the write itself succeeded
+            continue
 
 
 def atomic_write_text(path, text):

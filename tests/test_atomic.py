@@ -3,9 +3,11 @@
 import errno
 import os
 import stat
+import time
 
 import pytest
 
+from robustbench_keras import atomic
 from robustbench_keras.atomic import atomic_write, atomic_write_text
 from robustbench_keras.errors import OutputError
 
@@ -99,3 +101,17 @@ def test_other_os_errors_keep_their_traceback(tmp_path):
     with pytest.raises(IsADirectoryError):
         atomic_write(tmp_path / "file", lambda temporary: (_ for _ in ()).throw(IsADirectoryError(errno.EISDIR, "x")))
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_write_removes_a_killed_writers_stale_temporary_and_keeps_a_fresh_one(tmp_path):
+    stale = tmp_path / ".leaderboard.json.0123456789abcdef.tmp"
+    fresh = tmp_path / ".leaderboard.json.fedcba9876543210.tmp"
+    other = tmp_path / ".tables.md.0123456789abcdef.tmp"
+    for leftover in (stale, fresh, other):
+        leftover.write_text("half")
+    long_ago = time.time() - atomic.STALE_AFTER_S - 60
+    for old in (stale, other):
+        os.utime(old, (long_ago, long_ago))
+    atomic_write_text(tmp_path / "leaderboard.json", "{}")
+    assert not stale.exists()
+    assert fresh.exists() and other.exists()  # a live writer's file, another target's file

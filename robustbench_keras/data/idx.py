@@ -7,6 +7,7 @@ Fashion-MNIST images are `(N, 28, 28)` (magic 2051) and their labels `(N,)` (mag
 """
 
 import gzip
+import io
 import math
 import struct
 import zlib
@@ -18,29 +19,41 @@ from robustbench_keras.errors import DataError
 IMAGES_MAGIC = 0x00000803  # unsigned bytes, 3 dimensions
 LABELS_MAGIC = 0x00000801  # unsigned bytes, 1 dimension
 IMAGE_SHAPE = (28, 28)
+# The largest decompressed IDX file accepted: MNIST's training images are 47,040,016 bytes; a gzip bomb
+# (a few KB that inflate to gigabytes) stops here instead of filling the memory.
+MAX_DECOMPRESSED_BYTES = 64 * 2**20
 
 
-def gunzip(compressed, where):
-    """Decompresses the bytes of a `.gz` file.
+def gunzip(compressed, where, max_bytes=MAX_DECOMPRESSED_BYTES):
+    """Decompresses the bytes of a `.gz` file, at most `max_bytes` of output.
 
     Args:
         compressed: the file's bytes.
         where: the file's name, for error messages.
+        max_bytes: the largest output accepted.
 
     Returns:
         The decompressed bytes.
 
     Raises:
-        DataError: the bytes are not gzip, or the gzip stream is truncated or corrupt.
+        DataError: the bytes are not gzip, the gzip stream is truncated or corrupt, or it inflates to
+            more than `max_bytes`.
     """
     try:
-        return gzip.decompress(compressed)
+        with gzip.GzipFile(fileobj=io.BytesIO(compressed)) as stream:
+            data = stream.read(max_bytes + 1)
     except EOFError:
         raise DataError(
             f"{where}: truncated gzip file ({len(compressed):,} bytes); delete it and fetch it again"
         ) from None
     except (gzip.BadGzipFile, zlib.error) as error:
         raise DataError(f"{where}: not a valid gzip file ({error}); replace it with the original") from None
+    if len(data) > max_bytes:
+        raise DataError(
+            f"{where}: decompresses to more than {max_bytes:,} bytes, larger than any MNIST-format file; "
+            "replace it with the original"
+        )
+    return data
 
 
 def parse_idx(data, magic, where):

@@ -116,3 +116,10 @@ def test_any_gz_bytes_gunzip_or_are_one_data_error_line(data, cut):
         idx.gunzip(data[:cut] if cut < len(data) else data, "f.gz")
     except DataError as error:
         assert str(error).startswith("f.gz: ") and "\n" not in str(error)
+
+
+def test_a_gzip_bomb_is_refused_before_it_fills_the_memory():
+    bomb = gzip.compress(bytes(10_000_000))  # ~10 KB that inflate to 10 MB
+    with pytest.raises(DataError, match="decompresses to more than 1,000,000 bytes"):
+        idx.gunzip(bomb, "bomb.gz", max_bytes=1_000_000)
+    assert len(idx.gunzip(bomb, "bomb.gz")) == 10_000_000  # under the default cap
