@@ -240,4 +240,7 @@ def _check_scorers(section, where):
             raise SuiteError(f"{where}: scorers: unknown scorer '{name}' (known: {', '.join(SCORER_NAMES)})")
     if "transfer" in result and "min_distortion" not in result:
         raise SuiteError(f"{where}: scorers.transfer: needs scorers.min_distortion (it transfers those adversarials)")
+    if "feature_squeezing" in result and "min_distortion" not in result:
+        raise SuiteError(f"{where}: scorers.feature_squeezing: needs scorers.min_distortion (it detects those "
+                         "adversarials)")
     return result

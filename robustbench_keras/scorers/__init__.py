@@ -3,7 +3,8 @@
 - `min_distortion`: Tables 1 and 3 (clean errors, average minimal distortion);
 - `transfer`: Tables 2 and 4 (cross-model error of adversarial examples, noise controls);
 - `spectral`: Table 5 (layerwise upper Lipschitz bounds);
-- `unit_semantics`: Property 1 (units versus random directions).
+- `unit_semantics`: Property 1 (units versus random directions);
+- `feature_squeezing`: the feature-squeezing detector (Xu et al. 2018) on the L-BFGS adversarials.
 
 Every scorer module follows one contract (CONTRIBUTING.md shows a worked example):
 
@@ -19,7 +20,7 @@ import importlib
 
 from robustbench_keras.errors import SuiteError
 
-SCORER_NAMES = ("min_distortion", "transfer", "spectral", "unit_semantics")
+SCORER_NAMES = ("min_distortion", "transfer", "spectral", "unit_semantics", "feature_squeezing")
 
 
 def get(name):

@@ -21,7 +21,8 @@ Refused, each with a one-line `ModelError`:
   initializers, regularizers, constraints, dtype policies, optimizers, losses, metrics), a
   registered or unknown custom class, a function outside Keras's activations / losses / metrics /
   initializers / regularizers / constraints, and the layers that run foreign code (`TFSMLayer`,
-  `TorchModuleWrapper`, `JaxLayer`, `FlaxLayer`).
+  `TorchModuleWrapper`, `JaxLayer`, `FlaxLayer`). The project's own data-only layers (`PROJECT_LAYERS`:
+  the zoo's `RandomMask`, a fixed 0/1 mask stored as a weight) are allowed by registered name.
 
 Why our own audit of `config.json` on top of `keras.saving.load_model(safe_mode=True)`: Keras's safe
 mode only refuses Python bytecode (`__lambda__`). It resolves any object already registered in the
@@ -44,6 +45,7 @@ import tempfile
 
 import keras
 
+from robustbench_keras.defenses import random_mask
 from robustbench_keras.errors import ModelError
 from robustbench_keras.submission.archive import check_size, read_config
 
@@ -56,6 +58,8 @@ DATA_CLASS_NAMES = frozenset(
 )
 # Built-in layers whose job is to run code from outside the config: refused by class name, subclasses too.
 FOREIGN_CODE_LAYERS = frozenset({"Lambda", "TFSMLayer", "TorchModuleWrapper", "JaxLayer", "FlaxLayer"})
+# The project's own layers, data only (a fixed mask as a weight): allowed in safe mode, by registered name.
+PROJECT_LAYERS = {random_mask.REGISTERED_NAME: random_mask.RandomMask}
 # Public Keras namespaces whose functions may appear by name ("relu", "glorot_uniform", ...).
 FUNCTION_NAMESPACES = ("activations", "losses", "metrics", "initializers", "regularizers", "constraints")
 
@@ -129,7 +133,7 @@ def audit_config(config, path):
         ModelError: at the first executable or unknown object, naming its layer.
     """
     top_level = {key: value for key, value in config.items() if key != "compile_config"}
-    custom_names = frozenset(keras.saving.get_custom_objects())
+    custom_names = frozenset(keras.saving.get_custom_objects()) - frozenset(PROJECT_LAYERS)
     _audit(top_level, path, "the model", custom_names)
 
 
@@ -167,6 +171,8 @@ def _audit_object(node, path, where):
     name = config.get("name") if isinstance(config, dict) else None
     itself = where if name is None else f"'{name}'"
     registered_name = node.get("registered_name")
+    if registered_name in PROJECT_LAYERS and PROJECT_LAYERS[registered_name].__name__ == class_name:
+        return f"layer '{name}'"
     if registered_name not in (None, class_name):
         raise ModelError(
             f"{path}: {itself} is the custom class '{registered_name}', refused in safe mode ({TRUST_HINT})"

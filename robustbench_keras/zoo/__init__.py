@@ -37,7 +37,7 @@ def build(model_id, seed=0, recipe=None):
 
     Args:
         model_id: a zoo id (`names()`).
-        seed: seeds the weight initialisation.
+        seed: seeds the weight initialisation (plus the spec's `seed_offset`).
         recipe: overrides the spec's recipe (only its weight decays matter here).
 
     Returns:
@@ -46,7 +46,7 @@ def build(model_id, seed=0, recipe=None):
     from robustbench_keras.zoo import architectures  # Keras, after TensorFlow's silenced import
 
     spec = get(model_id)
-    return architectures.build(spec, (recipe or spec.recipe).l2_factors(), seed)
+    return architectures.build(spec, (recipe or spec.recipe).l2_factors(), seed + spec.seed_offset)
 
 
 def cache_path(model_id, dataset, seed=0, cache_dir=None, recipe=None):
@@ -81,7 +81,7 @@ def load_or_train(model_id, dataset, seed=0, cache_dir=None, progress=True, reci
     model = build(model_id, seed, recipe)
     x, y = dataset.split(spec.train_split)
     start = time.perf_counter()
-    training.train(model, recipe, x, y, seed=seed, progress=progress)
+    training.train(model, recipe, x, y, seed=seed + spec.seed_offset, progress=progress)
     train_time_s = time.perf_counter() - start
     x_test, y_test = dataset.split("test")
     info = {
@@ -89,6 +89,8 @@ def load_or_train(model_id, dataset, seed=0, cache_dir=None, progress=True, reci
         "recipe": dataclasses.asdict(recipe),
         "data_fingerprint_id": dataset.fingerprint["id"],
         "seed": int(seed),
+        "seed_offset": spec.seed_offset,
+        "mask": {"layer": "mask_1", "ratio": spec.mask_ratio, "seed": spec.mask_seed} if spec.mask_ratio else None,
         "train_split": spec.train_split,
         "train_time_s": train_time_s,
         "train_error": error_rate(model, x, y),

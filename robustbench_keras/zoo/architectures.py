@@ -3,10 +3,11 @@
 Every model takes float32 images `(batch, 28, 28)` in [0, 1] and returns logits `(batch, 10)`: no
 softmax layer, the loss applies it. Layers are named so later stages can find them: "flatten", the
 hidden layers "hidden_1", "hidden_2", ... in input order, and "logits"; the conv net adds "channels",
-"conv_1", "pool_1", "conv_2", "pool_2". Weight decay is a Keras `L2` regulariser on each kernel, with
+"conv_1", "pool_1", "conv_2", "pool_2" (and "mask_1" after conv_1 in a randomly masked net). Weight decay is a Keras `L2` regulariser on each kernel, with
 the factors the recipe gives (`Recipe.l2_factors`).
 """
 
+from robustbench_keras.defenses.random_mask import RandomMask
 from robustbench_keras.quiet import import_tensorflow
 from robustbench_keras.zoo.specs import CONV_KERNEL_SIZE, IMAGE_SHAPE, NUM_CLASSES
 
@@ -43,7 +44,8 @@ def dense_net(name, hidden_units, l2_factors, activation="sigmoid"):
     return keras.Model(inputs, logits, name=name)
 
 
-def convnet(name, l2_factors, filters=(16, 32), kernel_size=CONV_KERNEL_SIZE, hidden_units=100):
+def convnet(name, l2_factors, filters=(16, 32), kernel_size=CONV_KERNEL_SIZE, hidden_units=100, mask_ratio=0.0,
+            mask_seed=0):
     """A small MNIST conv net: (conv 5x5, ReLU, 2x2 max-pool) twice, a dense ReLU layer, 10 logits.
 
     Args:
@@ -52,6 +54,9 @@ def convnet(name, l2_factors, filters=(16, 32), kernel_size=CONV_KERNEL_SIZE, hi
         filters: channels of conv_1 and conv_2.
         kernel_size: side of the square convolution kernels ("valid" padding).
         hidden_units: units of the dense ReLU layer "hidden_1".
+        mask_ratio: share of conv_1's output units (after its ReLU) zeroed by a fixed `RandomMask` layer
+            "mask_1"; 0 for none.
+        mask_seed: seeds the choice of the masked units.
 
     Returns:
         An untrained `keras.Model`, float32 (batch, 28, 28) -> logits (batch, 10).
@@ -64,6 +69,8 @@ def convnet(name, l2_factors, filters=(16, 32), kernel_size=CONV_KERNEL_SIZE, hi
         h = keras.layers.Conv2D(
             num_filters, kernel_size, activation="relu", kernel_regularizer=_l2(l2_factors[i]), name=f"conv_{i + 1}"
         )(h)
+        if i == 0 and mask_ratio:
+            h = RandomMask(mask_ratio, mask_seed, name="mask_1")(h)
         h = keras.layers.MaxPooling2D(2, name=f"pool_{i + 1}")(h)
     h = keras.layers.Flatten(name="flatten")(h)
     h = keras.layers.Dense(hidden_units, "relu", kernel_regularizer=_l2(l2_factors[2]), name="hidden_1")(h)
@@ -75,5 +82,6 @@ def build(spec, l2_factors, seed):
     """The untrained network of a `ZooSpec`, its weights initialised from `seed`."""
     keras.utils.set_random_seed(seed)
     if spec.kind == "conv":
-        return convnet(spec.id, l2_factors, filters=spec.conv_filters, hidden_units=spec.hidden_units[0])
+        return convnet(spec.id, l2_factors, filters=spec.conv_filters, hidden_units=spec.hidden_units[0],
+                       mask_ratio=spec.mask_ratio, mask_seed=spec.mask_seed)
     return dense_net(spec.id, spec.hidden_units, l2_factors)

@@ -61,6 +61,8 @@ def load(model_file):
     import_tensorflow()
     import keras
 
+    from robustbench_keras.defenses import random_mask  # noqa: F401  (registers the zoo's RandomMask layer)
+
     return keras.models.load_model(model_file, safe_mode=True)
 
 

@@ -98,3 +98,6 @@ RECIPES = {
     "fc100_100_10_p2": Recipe(_FC_HIDDEN_DECAYS, epochs=60, batch_size=128, learning_rate=0.1, optimizer="sgd"),
     "mnist_convnet": Recipe(weight_decays=(0.0, 0.0, 0.0, 0.0), epochs=4, batch_size=128, learning_rate=0.002),
 }
+# Random Mask (Luo et al. 2019) and its unmasked control: trained like the plain conv net.
+RECIPES.update({model_id: RECIPES["mnist_convnet"]
+                for model_id in ("mnist_convnet_seed1", "mnist_convnet_mask50", "mnist_convnet_mask80")})

@@ -30,6 +30,11 @@ class ZooSpec:
         hidden_units: units per dense hidden layer, input side first (conv net: its dense layer).
         kind: "dense", "autoencoder" (dense with a pretrained first layer) or "conv".
         conv_filters: channels of each conv layer (conv net only).
+        mask_ratio: share of conv_1's feature-map units zeroed by a fixed random mask (Luo et al. 2019,
+            arXiv 1902.07384; layer "mask_1"); 0 for none (conv net only).
+        mask_seed: seeds the choice of the masked units, fixed per model, whatever the training seed.
+        seed_offset: added to the suite's seed for initialisation and training, so a retrained copy of
+            an architecture gets other weights.
     """
 
     id: str
@@ -40,6 +45,9 @@ class ZooSpec:
     hidden_units: tuple
     kind: str = "dense"
     conv_filters: tuple = ()
+    mask_ratio: float = 0.0
+    mask_seed: int = 0
+    seed_offset: int = 0
 
     @property
     def paper_train_error(self):
@@ -84,11 +92,29 @@ _SPECS = (
         "train", RECIPES["mnist_convnet"], (100,), kind="conv", conv_filters=(16, 32),
     ),
 )
+
+
+def _masked_convnet(model_id, paper_name, mask_ratio, seed_offset):
+    """The conv net retrained with `seed_offset`, with a random mask of `mask_ratio` after conv_1 (0: none)."""
+    plain = next(spec for spec in _SPECS if spec.id == "mnist_convnet")
+    mask = (f"; fixed random mask zeroing {mask_ratio:.0%} of conv_1's units (seed {seed_offset})" if mask_ratio
+            else "; retrained with another seed")
+    return dataclasses.replace(plain, id=model_id, paper_name=paper_name, architecture=plain.architecture + mask,
+                               recipe=RECIPES[model_id], mask_ratio=mask_ratio, mask_seed=seed_offset,
+                               seed_offset=seed_offset)
+
+
+# Random Mask (Luo et al. 2019) and its control: the conv net retrained unmasked with another seed.
+_SPECS += (
+    _masked_convnet("mnist_convnet_seed1", "MNIST conv net (seed + 1)", 0.0, 1),
+    _masked_convnet("mnist_convnet_mask50", "MNIST conv net, random mask 50%", 0.5, 2),
+    _masked_convnet("mnist_convnet_mask80", "MNIST conv net, random mask 80%", 0.8, 3),
+)
 _REGISTRY = {spec.id: spec for spec in _SPECS}
 
 
 def names():
-    """The zoo's model ids, in the paper's order (Table 1, Table 3, then the conv net)."""
+    """The zoo's model ids, in the paper's order (Table 1, Table 3, then the conv nets)."""
     return [spec.id for spec in _SPECS]
 
 

@@ -18,6 +18,9 @@ PAPER_ORDER = [
     "fc123_456_10_p1",
     "fc100_100_10_p2",
     "mnist_convnet",
+    "mnist_convnet_seed1",
+    "mnist_convnet_mask50",
+    "mnist_convnet_mask80",
 ]
 
 
