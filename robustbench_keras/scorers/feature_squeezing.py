@@ -20,7 +20,7 @@ from robustbench_keras.defenses import detector
 from robustbench_keras.defenses.squeezers import squeezers as make_squeezers
 from robustbench_keras.progress import Progress
 from robustbench_keras.scorers import squeezing_adaptive
-from robustbench_keras.scorers.cells import Comparison, Table, baselines_for, display_names, lookup
+from robustbench_keras.scorers.cells import DASH, Comparison, Table, baselines_for, display_names, format_value, lookup
 from robustbench_keras.statistics import bootstrap_ci
 
 NAME = "feature_squeezing"
@@ -165,12 +165,12 @@ def tables(document, baselines, settings):
             _with_ci(section["false_positive_rate"]),
             Comparison(PAPER_DETECTION_RATE, section["detection_rate"]["value"], "percent"),
             _with_ci(section["detection_rate"]),
-            "—" if section["roc_auc"] is None else f"{section['roc_auc']:.3f}",
-            Comparison(None, float(np.mean(transfer)) if transfer else None, "percent"),
-            Comparison(None, adaptive.get("plain_success_rate"), "percent"),
-            Comparison(None, adaptive.get("plain_distortion_rms_mean"), "distortion"),
-            Comparison(None, adaptive.get("success_rate"), "percent"),
-            Comparison(None, adaptive.get("distortion_rms_mean"), "distortion"),
+            DASH if section["roc_auc"] is None else f"{section['roc_auc']:.3f}",
+            format_value(float(np.mean(transfer)) if transfer else None, "percent"),
+            format_value(adaptive.get("plain_success_rate"), "percent"),
+            format_value(adaptive.get("plain_distortion_rms_mean"), "distortion"),
+            format_value(adaptive.get("success_rate"), "percent"),
+            format_value(adaptive.get("distortion_rms_mean"), "distortion"),
         ))
     note = (f"Joint detector ({', '.join(settings.squeezers())}), threshold flagging "
             f"{settings.false_positive_rate:.0%} of {settings.num_calibration} held-out legitimate images; FPR "
@@ -187,7 +187,7 @@ def tables(document, baselines, settings):
 
 def _with_ci(rate):
     if rate["value"] is None:
-        return "—"
+        return DASH
     low, high = rate["ci"]
     return f"{100 * rate['value']:.1f} [{100 * low:.1f}, {100 * high:.1f}]"
 

@@ -18,7 +18,7 @@ def evaluate(context, model_id, settings, threshold):
 
     Returns:
         {"num_examples", "success_rate", "verified_success_rate", "distortion_rms_mean", "plain_success_rate",
-        "plain_distortion_rms_mean", "distortion_ratio_median"} (the ratio over examples both attacks won).
+        "plain_distortion_rms_mean", "distortion_ratio_median"} (the ratio over examples both attacks won with a perturbation).
     """
     model, records = context.models[model_id], context.records[model_id]
     split = next(iter(context.entries[model_id].sections["min_distortion"]))
@@ -39,7 +39,7 @@ def summarize(model, squeezers, threshold, adaptive, plain, x):
     predictions = np.argmax(model.predict(adaptive.x_adv, batch_size=1024, verbose=0), axis=-1)
     undetected = detector.scores(model, adaptive.x_adv, squeezers) <= threshold
     verified = success & undetected & (predictions == adaptive.target)
-    both = success & plain_success
+    both = success & plain_success & (plain.distortion_rms[:count] > 0)
     ratio = adaptive.distortion_rms[both] / plain.distortion_rms[:count][both]
     return {
         "num_examples": int(count),
