@@ -23,10 +23,10 @@ from robustbench_keras.attacks import (TARGET_POLICIES, AttackRecords, LBFGSAtta
                                        summarize_distortions)
 from robustbench_keras.data.splits import SPLIT_NAMES
 from robustbench_keras.errors import LeaderboardError, ModelError
+from robustbench_keras.executors import InProcessExecutor, resolve_model
 from robustbench_keras.paper import load_baselines
 from robustbench_keras.scorers.cells import (Comparison, Table, baselines_for, display_names, lookup, paper_rows,
                                                  row_ids)
-from robustbench_keras.progress import Progress
 from robustbench_keras.provenance import file_sha256
 
 NAME = "min_distortion"
@@ -97,7 +97,7 @@ def run(settings, context):
         records, summary = score(
             attack, model, x, y, target_policy=settings.target_policy, seed=seed, output=context.output,
             name=f"{model_id}-{split}", progress=context.progress, chunk_size=settings.chunk_size,
-            fingerprint=f"{entry.checkpoint_sha256}:{context.dataset.fingerprint['id']}",
+            fingerprint=f"{entry.checkpoint_sha256}:{context.dataset.fingerprint['id']}", executor=context.executor,
         )
         context.records[model_id] = records
         entry.sections[NAME] = {split: summary}
@@ -110,7 +110,8 @@ def sample_indices(num_available, num_examples, seed):
     return np.sort(rng.choice(num_available, size=min(num_examples, num_available), replace=False))
 
 
-def score(attack, model, x, y, *, target_policy, seed, output, name, progress=True, chunk_size=250, fingerprint=""):
+def score(attack, model, x, y, *, target_policy, seed, output, name, progress=True, chunk_size=250, fingerprint="",
+          executor=None):
     """Attacks every example of `x` and summarises the distortions.
 
     Args:
@@ -124,6 +125,7 @@ def score(attack, model, x, y, *, target_policy, seed, output, name, progress=Tr
         progress: show a progress line.
         chunk_size: examples per resumable chunk.
         fingerprint: text identifying everything else the records depend on (checkpoint hash, sample).
+        executor: where the chunks are attacked (`robustbench_keras.executors`); None: in this process.
 
     Returns:
         `(records, summary)`: the merged `AttackRecords` and the leaderboard summary, which carries
@@ -135,7 +137,7 @@ def score(attack, model, x, y, *, target_policy, seed, output, name, progress=Tr
     records = AttackRecords.load_intact(final_path)
     if records is None:
         records = _attack_in_chunks(attack, model, x, y, target_policy, seed, final_path.with_suffix(""), name,
-                                    progress, chunk_size)
+                                    executor or InProcessExecutor(progress), chunk_size)
         records.save(final_path)
     summary = summarize(records, x, model, target_policy)
     summary["records"] = {"path": relative.as_posix(), "sha256": file_sha256(final_path)}
@@ -195,31 +197,46 @@ def compare_with_exact_optimum(records, x, model):
     }
 
 
-def _attack_in_chunks(attack, model, x, y, target_policy, seed, chunk_dir, name, progress, chunk_size):
+def _attack_in_chunks(attack, model, x, y, target_policy, seed, chunk_dir, name, executor, chunk_size):
+    """Attacks the chunks not yet on disk through `executor` (one unit per chunk); the driver saves each.
+
+    A chunk's examples, seed and targets depend only on its position, never on the executor, so every
+    executor gives the same records.
+    """
     policy = "closest" if target_policy == "closest" else "given"
     targets = None if target_policy == "closest" else choose_targets(target_policy, model, x, y, seed=seed)
     chunk_dir.mkdir(parents=True, exist_ok=True)
-    starts = range(0, len(x), chunk_size)
-    chunks = []
-    bar = Progress(f"attacking {name}", len(x), unit="example", enabled=progress)
-    for number, start in enumerate(starts):
-        stop = min(start + chunk_size, len(x))
-        path = chunk_dir / f"chunk_{number:04d}.npz"
-        chunk = AttackRecords.load_intact(path)
-        if chunk is None:
-            chunk_targets = None if targets is None else targets[start:stop]
-            chunk = run_attack(
-                attack, model, x[start:stop], y[start:stop], target_policy=policy, seed=seed + number,
-                targets=chunk_targets, progress=False,
-            )
-            # Positions in the whole sample; the targets were drawn by the suite's policy.
-            chunk = dataclasses.replace(chunk, index=chunk.index + start,
-                                        metadata=dict(chunk.metadata, target_policy=target_policy, seed=seed))
-            chunk.save(path)
-        chunks.append(chunk)
-        bar.update(stop - start, info=f"{int(np.sum(chunk.success))}/{stop - start} successful in chunk")
-    bar.close()
+    paths = [chunk_dir / f"chunk_{number:04d}.npz" for number in range(len(range(0, len(x), chunk_size)))]
+    chunks = [AttackRecords.load_intact(path) for path in paths]
+    missing = [number for number, chunk in enumerate(chunks) if chunk is None]
+    handle = executor.share_model(model) if missing else None
+    units = []
+    for number in missing:
+        start, stop = number * chunk_size, min((number + 1) * chunk_size, len(x))
+        units.append((attack.settings, handle, x[start:stop], y[start:stop], policy,
+                      None if targets is None else targets[start:stop], seed + number, start, target_policy, seed))
+
+    def save(position, chunk):
+        chunk.save(paths[missing[position]])
+        chunks[missing[position]] = chunk
+
+    executor.map(f"attacking {name}", attack_chunk, units, on_done=save,
+                 labels=[f"{name} chunk {number}" for number in missing])
     return AttackRecords.concatenate(chunks)
+
+
+def attack_chunk(unit):
+    """One unit of work: attacks one chunk of examples for one model; returns its `AttackRecords`.
+
+    `unit` is (attack settings, model handle, x, y, policy, targets, chunk seed, position of the chunk's
+    first example in the sample, the suite's target policy, the suite's seed).
+    """
+    settings, handle, x, y, policy, targets, chunk_seed, start, target_policy, seed = unit
+    chunk = run_attack(LBFGSAttack(settings), resolve_model(handle), x, y, target_policy=policy, seed=chunk_seed,
+                       targets=targets, progress=False)
+    # Positions in the whole sample; the targets were drawn by the suite's policy.
+    return dataclasses.replace(chunk, index=chunk.index + start,
+                               metadata=dict(chunk.metadata, target_policy=target_policy, seed=seed))
 
 
 def _job_key(attack, target_policy, seed, chunk_size, fingerprint, x, y):
