@@ -5,7 +5,7 @@ tasks return results to the driver, which alone writes files. A task whose worke
 Ray (`MAX_RETRIES`); units are idempotent, so a retry gives the same result.
 """
 
-from robustbench_keras.errors import SuiteError
+from robustbench_keras.errors import SuiteError, UserError
 from robustbench_keras.executors.in_process import _label
 from robustbench_keras.executors.shipping import ShippedModel, model_bytes
 from robustbench_keras.executors.timings import UnitTiming, timed
@@ -40,6 +40,7 @@ class RayExecutor:
         ray = import_ray()
         self.progress = progress
         self.timings = []
+        self._shipped = {}  # id(model) -> (model, its ShippedModel); the model is kept so that its id stays its own
         self._owns_ray = not ray.is_initialized()
         if self._owns_ray:
             ray.init(address=address, include_dashboard=False, log_to_driver=False,
@@ -50,8 +51,10 @@ class RayExecutor:
         """A `ShippedModel`: the model's `.keras` bytes put once into the object store."""
         import ray
 
-        data, sha256 = model_bytes(model)
-        return ShippedModel(sha256, [ray.put(data)])
+        if id(model) not in self._shipped:  # each model is put once per run, whichever scorer asks
+            data, sha256 = model_bytes(model)
+            self._shipped[id(model)] = (model, ShippedModel(sha256, [ray.put(data)]))
+        return self._shipped[id(model)][1]
 
     def map(self, stage, function, units, on_done=None, labels=None):
         """Like `InProcessExecutor.map`, with the units running as Ray tasks in parallel."""
@@ -63,7 +66,7 @@ class RayExecutor:
         while pending:
             done, _ = ray.wait(list(pending), num_returns=1)
             position = pending.pop(done[0])
-            result, node, seconds = ray.get(done[0])
+            result, node, seconds = _result(ray, done[0])
             self.timings.append(UnitTiming(stage, _label(labels, position), node, seconds))
             if on_done is not None:
                 on_done(position, result)
@@ -78,3 +81,13 @@ class RayExecutor:
 
         if self._owns_ray and ray.is_initialized():
             ray.shutdown()
+
+
+def _result(ray, reference):
+    """A finished task's value; a user mistake raised inside it is raised again as itself (one line)."""
+    try:
+        return ray.get(reference)
+    except ray.exceptions.RayTaskError as error:
+        if isinstance(error.cause, UserError):
+            raise error.cause from None
+        raise

@@ -29,6 +29,8 @@ attack: {{loss: margin, batch_size: 8}}
 scorers:
   min_distortion: {{num_examples: 16, chunk_size: 8}}
   transfer: {{}}
+  spectral: {{alexnet: false}}
+  unit_semantics: {{num_directions: 4, top_k: 4, num_examples: 200, num_resamples: 50, reference_model: fc100_100_10_p1}}
 executor: {executor}
 """
 
@@ -83,6 +85,7 @@ def test_ray_run_gives_the_in_process_leaderboard(ray_session, tmp_path_factory,
     _assert_same_records(in_process_output, output)
     table = (output / "unit_timings.md").read_text()
     assert table.count(" chunk ") == 4  # 2 models x 16 examples / chunks of 8, each a row with its node
+    assert table.count("| spectral bounds | fc") == 2 and table.count("| unit vs random directions | fc") == 2
 
 
 def _killing_once(function, marker):
@@ -117,7 +120,7 @@ def test_a_killed_worker_is_retried_and_a_resumed_run_redoes_only_missing_chunks
         path.unlink()
     resumed = RayExecutor(progress=False)
     _run(tmp_path_factory, mnist_dir, "ray", executor=resumed, output=output)
-    assert len(resumed.timings) == len(chunks) - 1
+    assert sum(t.stage.startswith("attacking") for t in resumed.timings) == len(chunks) - 1
     assert _same_leaderboard(in_process_output, output)[0]
     _assert_same_records(in_process_output, output)
 
