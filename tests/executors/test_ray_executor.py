@@ -130,3 +130,12 @@ def test_ray_without_the_extra_says_how_to_install_it(monkeypatch):
     monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` raises ImportError
     with pytest.raises(SuiteError, match=r'^executor: ray needs the ray extra; install it with pip install -e "\.\[ray\]"$'):
         make_executor("ray")
+
+
+def test_the_executor_is_one_of_the_known_names_and_not_part_of_the_hash(tmp_path):
+    path = tmp_path / "suite.yaml"
+    path.write_text(SUITE.format(executor="spark"))
+    with pytest.raises(SuiteError, match=r"suite\.yaml: executor: expected one of in_process, ray, got 'spark'$"):
+        load_suite(path)
+    in_process = load_suite(path, executor="in_process")
+    assert load_suite(path, executor="ray").hash() == in_process.hash() and in_process.executor == "in_process"
