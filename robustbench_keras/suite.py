@@ -6,6 +6,7 @@ seed and the output folder. `load_suite` returns a frozen `Suite`; no later code
 
 import dataclasses
 import hashlib
+import importlib.util
 import json
 import typing
 from pathlib import Path
@@ -14,7 +15,7 @@ import yaml
 
 from robustbench_keras.attacks.settings import AttackSettings, check_tfp_only_keys
 from robustbench_keras.errors import SuiteError
-from robustbench_keras.executors import EXECUTOR_NAMES
+from robustbench_keras.executors import EXECUTOR_NAMES, RAY_INSTALL_HINT
 from robustbench_keras.scorers import SCORER_NAMES
 from robustbench_keras.settings import build_settings, check_type
 
@@ -150,6 +151,8 @@ def load_suite(path, **overrides):
     executor = raw.get("executor", "in_process")
     if executor not in EXECUTOR_NAMES:
         raise SuiteError(f"{where}: executor: expected one of {', '.join(EXECUTOR_NAMES)}, got '{executor}'")
+    if executor == "ray" and importlib.util.find_spec("ray") is None:
+        raise SuiteError(f"{where}: {RAY_INSTALL_HINT}")  # before any work, not after the models are trained
     return Suite(
         name=raw["name"],
         models=models,

@@ -15,8 +15,9 @@ from robustbench_keras.executors.in_process import InProcessExecutor
 from robustbench_keras.executors.shipping import resolve_model
 
 EXECUTOR_NAMES = ("in_process", "ray")
+RAY_INSTALL_HINT = 'executor: ray needs the ray extra; install it with pip install -e ".[ray]"'
 
-__all__ = ["EXECUTOR_NAMES", "InProcessExecutor", "make_executor", "resolve_model"]
+__all__ = ["EXECUTOR_NAMES", "RAY_INSTALL_HINT", "InProcessExecutor", "make_executor", "resolve_model"]
 
 
 def make_executor(name, ray_address=None, progress=True):

@@ -6,13 +6,13 @@ Ray (`MAX_RETRIES`); units are idempotent, so a retry gives the same result.
 """
 
 from robustbench_keras.errors import SuiteError, UserError
+from robustbench_keras.executors import RAY_INSTALL_HINT
 from robustbench_keras.executors.in_process import _label
 from robustbench_keras.executors.shipping import ShippedModel, model_bytes
 from robustbench_keras.executors.timings import UnitTiming, timed
 from robustbench_keras.progress import Progress
 
 MAX_RETRIES = 3
-INSTALL_HINT = 'executor: ray needs the ray extra; install it with pip install -e ".[ray]"'
 
 
 def import_ray():
@@ -20,7 +20,7 @@ def import_ray():
     try:
         import ray
     except ImportError:
-        raise SuiteError(INSTALL_HINT) from None
+        raise SuiteError(RAY_INSTALL_HINT) from None
     return ray
 
 

@@ -126,10 +126,15 @@ def test_a_run_resumed_on_ray_with_a_worker_killed_ends_with_the_same_leaderboar
     _assert_same_records(in_process_output, output)
 
 
-def test_ray_without_the_extra_says_how_to_install_it(monkeypatch):
+def test_ray_without_the_extra_says_how_to_install_it(monkeypatch, tmp_path):
     monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` raises ImportError
-    with pytest.raises(SuiteError, match=r'^executor: ray needs the ray extra; install it with pip install -e "\.\[ray\]"$'):
+    hint = r'executor: ray needs the ray extra; install it with pip install -e "\.\[ray\]"$'
+    with pytest.raises(SuiteError, match="^" + hint):
         make_executor("ray")
+    path = tmp_path / "suite.yaml"
+    path.write_text(SUITE.format(executor="ray"))
+    with pytest.raises(SuiteError, match=r"suite\.yaml: " + hint):  # refused on loading, before any work
+        load_suite(path)
 
 
 def test_the_executor_is_one_of_the_known_names_and_not_part_of_the_hash(tmp_path):
