@@ -38,7 +38,7 @@ class InProcessExecutor:
         bar = Progress(stage, len(units), unit="unit", enabled=self.progress)
         for position, unit in enumerate(units):
             result, node, seconds = timed(function, unit)
-            self.timings.append(UnitTiming(stage, _label(labels, position), node, seconds))
+            self.timings.append(UnitTiming(stage, unit_label(labels, position), node, seconds))
             if on_done is not None:
                 on_done(position, result)
             results.append(result)
@@ -50,5 +50,6 @@ class InProcessExecutor:
         """Nothing to release."""
 
 
-def _label(labels, position):
+def unit_label(labels, position):
+    """The name of unit `position` in the timing table: its label, else its position."""
     return str(position) if labels is None else str(labels[position])

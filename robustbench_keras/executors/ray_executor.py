@@ -7,7 +7,7 @@ Ray (`MAX_RETRIES`); units are idempotent, so a retry gives the same result.
 
 from robustbench_keras.errors import SuiteError, UserError
 from robustbench_keras.executors import RAY_INSTALL_HINT
-from robustbench_keras.executors.in_process import _label
+from robustbench_keras.executors.in_process import unit_label
 from robustbench_keras.executors.shipping import ShippedModel, model_bytes
 from robustbench_keras.executors.timings import UnitTiming, timed
 from robustbench_keras.progress import Progress
@@ -67,7 +67,7 @@ class RayExecutor:
             done, _ = ray.wait(list(pending), num_returns=1)
             position = pending.pop(done[0])
             result, node, seconds = _result(ray, done[0])
-            self.timings.append(UnitTiming(stage, _label(labels, position), node, seconds))
+            self.timings.append(UnitTiming(stage, unit_label(labels, position), node, seconds))
             if on_done is not None:
                 on_done(position, result)
             results[position] = result
