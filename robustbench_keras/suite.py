@@ -6,6 +6,7 @@ seed and the output folder. `load_suite` returns a frozen `Suite`; no later code
 
 import dataclasses
 import hashlib
+import importlib.util
 import json
 import typing
 from pathlib import Path
@@ -14,6 +15,7 @@ import yaml
 
 from robustbench_keras.attacks.settings import AttackSettings, check_tfp_only_keys
 from robustbench_keras.errors import SuiteError
+from robustbench_keras.executors import EXECUTOR_NAMES, RAY_INSTALL_HINT
 from robustbench_keras.scorers import SCORER_NAMES
 from robustbench_keras.settings import build_settings, check_type
 
@@ -35,6 +37,10 @@ class Suite:
         attack: the `AttackSettings` of every attack the scorers run.
         scorers: scorer name -> that scorer's `Settings`, in run order.
         path: the file the suite was read from.
+        executor: where the units of work run: "in_process" (default) or "ray" (the `ray` extra).
+            Not part of `hash`: both executors give the same results.
+        ray_address: the Ray cluster of `executor: ray` (e.g. "auto" or "ray://head:10001"); None:
+            Ray's `RAY_ADDRESS` variable, else a local Ray started for the run.
     """
 
     name: str
@@ -48,6 +54,8 @@ class Suite:
     attack: AttackSettings = AttackSettings()
     scorers: dict = dataclasses.field(default_factory=dict)
     path: str = "<suite>"
+    executor: str = "in_process"
+    ray_address: typing.Optional[str] = None
 
     def recipe_for(self, model_id):
         """The training recipe of a zoo model in this suite (its own, capped by `max_epochs`)."""
@@ -100,6 +108,8 @@ _TOP_LEVEL_TYPES = {
     "max_epochs": typing.Optional[int],
     "attack": dict,
     "scorers": dict,
+    "executor": str,
+    "ray_address": typing.Optional[str],
 }
 
 
@@ -138,6 +148,11 @@ def load_suite(path, **overrides):
         raise SuiteError(f"{where}: seed: expected a non-negative integer, got {raw['seed']}")
     if raw.get("max_epochs") is not None and raw["max_epochs"] < 1:
         raise SuiteError(f"{where}: max_epochs: expected a positive integer or null, got {raw['max_epochs']}")
+    executor = raw.get("executor", "in_process")
+    if executor not in EXECUTOR_NAMES:
+        raise SuiteError(f"{where}: executor: expected one of {', '.join(EXECUTOR_NAMES)}, got '{executor}'")
+    if executor == "ray" and importlib.util.find_spec("ray") is None:
+        raise SuiteError(f"{where}: {RAY_INSTALL_HINT}")  # before any work, not after the models are trained
     return Suite(
         name=raw["name"],
         models=models,
@@ -150,6 +165,8 @@ def load_suite(path, **overrides):
         attack=attack,
         scorers=scorers,
         path=where,
+        executor=executor,
+        ray_address=raw.get("ray_address"),
     )
 
 

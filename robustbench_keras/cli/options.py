@@ -7,6 +7,8 @@ the library takes explicit folders.
 import dataclasses
 import os
 
+from robustbench_keras.executors import EXECUTOR_NAMES
+
 DATA_DIR_VARIABLE = "ROBUSTBENCH_KERAS_DATA_DIR"
 CACHE_DIR_VARIABLE = "ROBUSTBENCH_KERAS_CACHE_DIR"
 
@@ -24,6 +26,10 @@ def add_suite_overrides(parser, progress=True):
         help=f"folder of trained models (default: the suite's `cache_dir`, else ${CACHE_DIR_VARIABLE}, "
         "else ~/.cache/robustbench_keras/models)",
     )
+    parser.add_argument("--executor", choices=EXECUTOR_NAMES,
+                        help="where the units of work run (overrides the suite's `executor`; ray: pip install -e \".[ray]\")")
+    parser.add_argument("--ray-address", help="existing Ray cluster for --executor ray (default: $RAY_ADDRESS, "
+                        "else a local Ray started for the run)")
     if progress:
         parser.add_argument("--quiet", action="store_true", help="no progress lines")
 
@@ -33,7 +39,8 @@ def load_suite_with_overrides(path, args):
     from robustbench_keras.suite import load_suite  # imported on use: `--help` stays free of TensorFlow
 
     data_dir = args.data_dir or os.environ.get(DATA_DIR_VARIABLE) or None
-    suite = load_suite(path, output=args.output, data_dir=data_dir, cache_dir=args.cache_dir)
+    suite = load_suite(path, output=args.output, data_dir=data_dir, cache_dir=args.cache_dir,
+                       executor=args.executor, ray_address=args.ray_address)
     if suite.cache_dir is None and os.environ.get(CACHE_DIR_VARIABLE):
         suite = dataclasses.replace(suite, cache_dir=os.environ[CACHE_DIR_VARIABLE])
     return suite

@@ -13,6 +13,8 @@ import filelock
 
 from robustbench_keras.data import load_dataset
 from robustbench_keras.errors import LeaderboardError
+from robustbench_keras.executors import make_executor
+from robustbench_keras.executors.timings import TIMINGS_FILE, write_timings
 from robustbench_keras.leaderboard import reports
 from robustbench_keras.leaderboard.document import build_document
 from robustbench_keras.leaderboard.store import load_leaderboard, update_leaderboard, write_leaderboard
@@ -21,16 +23,17 @@ from robustbench_keras.pipeline.models import prepare_zoo_models
 from robustbench_keras.pipeline.scoring import score_models
 
 
-def run_suite(suite, progress=True):
+def run_suite(suite, progress=True, executor=None):
     """Runs every stage of `suite` and writes its outputs.
 
     Args:
         suite: a validated `Suite`.
         progress: show progress lines on stderr.
+        executor: where the units of work run; None: the suite's `executor` (made here, closed at the end).
 
     Returns:
         `(written, stage_times)`: {output name: path} of what was written (leaderboard, tables, page,
-        figures folder), and the wall time of each stage in seconds.
+        figures folder, per-unit timings), and the wall time of each stage in seconds.
     """
     output = Path(suite.output)
     try:
@@ -39,19 +42,33 @@ def run_suite(suite, progress=True):
         raise LeaderboardError(f"{output}: cannot create the output folder ({error.strerror}); choose another "
                                "--output") from None
     leaderboard_path = output / "leaderboard.json"
-    with _only_run(output):
+    with _only_run(output), _executor_for(suite, executor, progress) as executor:
         if leaderboard_path.exists():
             load_leaderboard(leaderboard_path)  # refuse a corrupt leaderboard before any work
         dataset = load_dataset(suite.dataset, data_dir=suite.data_dir, progress=progress)
         start = time.perf_counter()
         models, entries = prepare_zoo_models(suite, dataset, progress)
         stage_times = {"models_s": time.perf_counter() - start}
-        context = score_models(suite, dataset, models, entries, output, progress=progress)
+        context = score_models(suite, dataset, models, entries, output, progress=progress, executor=executor)
         publish(leaderboard_path, build_document(suite, dataset, entries.values(), context.document_sections))
         start = time.perf_counter()
-        written = {"leaderboard": leaderboard_path, **reports.publish_reports(output, context)}
+        written = {"leaderboard": leaderboard_path, **reports.publish_reports(output, context),
+                   "unit_timings": write_timings(output / TIMINGS_FILE, executor.timings)}
     stage_times.update(context.stage_times, reports_s=time.perf_counter() - start)
     return written, stage_times
+
+
+@contextlib.contextmanager
+def _executor_for(suite, executor, progress):
+    """`executor`, or the suite's own one, made for the run and closed after it."""
+    if executor is not None:
+        yield executor
+        return
+    executor = make_executor(suite.executor, suite.ray_address, progress)
+    try:
+        yield executor
+    finally:
+        executor.close()
 
 
 @contextlib.contextmanager

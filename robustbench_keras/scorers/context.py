@@ -22,6 +22,7 @@ class ScoringContext:
         held_out_images: the images Property 1 ranked, or None (unit_semantics).
         document_sections: top-level leaderboard sections, e.g. {"controls": ..., "table5": ...}.
         stage_times: wall time of each scorer, e.g. {"min_distortion_s": 301.2}.
+        executor: where units of work run (`robustbench_keras.executors`); None: in this process.
     """
 
     suite: object
@@ -36,6 +37,13 @@ class ScoringContext:
     held_out_images: object = None
     document_sections: dict = dataclasses.field(default_factory=dict)
     stage_times: dict = dataclasses.field(default_factory=dict)
+    executor: object = None
+
+    def __post_init__(self):
+        if self.executor is None:
+            from robustbench_keras.executors import InProcessExecutor
+
+            self.executor = InProcessExecutor(progress=self.progress)
 
     @property
     def full_run(self):

@@ -11,22 +11,19 @@ not depend on the chunking.
 """
 
 import dataclasses
-import hashlib
-import json
-import time
 from pathlib import Path
 
 import numpy as np
 
 from robustbench_keras.attacks import qp_oracle
-from robustbench_keras.attacks import (TARGET_POLICIES, AttackRecords, LBFGSAttack, choose_targets, run_attack,
-                                       summarize_distortions)
+from robustbench_keras.attacks import TARGET_POLICIES, AttackRecords, LBFGSAttack, summarize_distortions
 from robustbench_keras.data.splits import SPLIT_NAMES
 from robustbench_keras.errors import LeaderboardError, ModelError
+from robustbench_keras.executors import InProcessExecutor
 from robustbench_keras.paper import load_baselines
+from robustbench_keras.scorers.attack_jobs import attack_chunks, finish, plan
 from robustbench_keras.scorers.cells import (Comparison, Table, baselines_for, display_names, lookup, paper_rows,
                                                  row_ids)
-from robustbench_keras.progress import Progress
 from robustbench_keras.provenance import file_sha256
 
 NAME = "min_distortion"
@@ -85,6 +82,7 @@ def run(settings, context):
     """
     attack = LBFGSAttack(context.suite.attack)
     seed = context.suite.seed
+    jobs = {}
     for model_id, model in context.models.items():
         entry = context.entries[model_id]
         split = settings.split_for(paper_table(entry.train_split))
@@ -93,15 +91,17 @@ def run(settings, context):
             indices = sample_indices(len(x), settings.num_examples, seed)
             context.samples[split] = (x[indices], y[indices])
         x, y = context.samples[split]
-        start = time.perf_counter()
-        records, summary = score(
+        jobs[model_id] = split, plan(
             attack, model, x, y, target_policy=settings.target_policy, seed=seed, output=context.output,
-            name=f"{model_id}-{split}", progress=context.progress, chunk_size=settings.chunk_size,
+            name=f"{model_id}-{split}", chunk_size=settings.chunk_size,
             fingerprint=f"{entry.checkpoint_sha256}:{context.dataset.fingerprint['id']}",
         )
-        context.records[model_id] = records
-        entry.sections[NAME] = {split: summary}
-        entry.timings["min_distortion_s"] = time.perf_counter() - start
+    # Every model's missing chunks in one stage, so that workers attack several models at once.
+    attack_chunks([job for _, job in jobs.values()], context.executor)
+    for model_id, (split, job) in jobs.items():
+        context.records[model_id], summary = finish(job, summarize)
+        context.entries[model_id].sections[NAME] = {split: summary}
+        context.entries[model_id].timings["min_distortion_s"] = job.time_s
 
 
 def sample_indices(num_available, num_examples, seed):
@@ -110,7 +110,8 @@ def sample_indices(num_available, num_examples, seed):
     return np.sort(rng.choice(num_available, size=min(num_examples, num_available), replace=False))
 
 
-def score(attack, model, x, y, *, target_policy, seed, output, name, progress=True, chunk_size=250, fingerprint=""):
+def score(attack, model, x, y, *, target_policy, seed, output, name, progress=True, chunk_size=250, fingerprint="",
+          executor=None):
     """Attacks every example of `x` and summarises the distortions.
 
     Args:
@@ -124,22 +125,16 @@ def score(attack, model, x, y, *, target_policy, seed, output, name, progress=Tr
         progress: show a progress line.
         chunk_size: examples per resumable chunk.
         fingerprint: text identifying everything else the records depend on (checkpoint hash, sample).
+        executor: where the chunks are attacked (`robustbench_keras.executors`); None: in this process.
 
     Returns:
         `(records, summary)`: the merged `AttackRecords` and the leaderboard summary, which carries
         the target policy and the records' path (relative to `output`) and sha256.
     """
-    key = _job_key(attack, target_policy, seed, chunk_size, fingerprint, x, y)
-    relative = Path("records") / f"{name}-{key}.npz"
-    final_path = Path(output) / relative
-    records = AttackRecords.load_intact(final_path)
-    if records is None:
-        records = _attack_in_chunks(attack, model, x, y, target_policy, seed, final_path.with_suffix(""), name,
-                                    progress, chunk_size)
-        records.save(final_path)
-    summary = summarize(records, x, model, target_policy)
-    summary["records"] = {"path": relative.as_posix(), "sha256": file_sha256(final_path)}
-    return records, summary
+    job = plan(attack, model, x, y, target_policy=target_policy, seed=seed, output=output, name=name,
+               chunk_size=chunk_size, fingerprint=fingerprint)
+    attack_chunks([job], executor or InProcessExecutor(progress))
+    return finish(job, summarize)
 
 
 def summarize(records, x, model, target_policy):
@@ -193,42 +188,6 @@ def compare_with_exact_optimum(records, x, model):
         "max": float(np.max(ratio)),
         "share_within_2_percent": float(np.mean(ratio <= 1.02)),
     }
-
-
-def _attack_in_chunks(attack, model, x, y, target_policy, seed, chunk_dir, name, progress, chunk_size):
-    policy = "closest" if target_policy == "closest" else "given"
-    targets = None if target_policy == "closest" else choose_targets(target_policy, model, x, y, seed=seed)
-    chunk_dir.mkdir(parents=True, exist_ok=True)
-    starts = range(0, len(x), chunk_size)
-    chunks = []
-    bar = Progress(f"attacking {name}", len(x), unit="example", enabled=progress)
-    for number, start in enumerate(starts):
-        stop = min(start + chunk_size, len(x))
-        path = chunk_dir / f"chunk_{number:04d}.npz"
-        chunk = AttackRecords.load_intact(path)
-        if chunk is None:
-            chunk_targets = None if targets is None else targets[start:stop]
-            chunk = run_attack(
-                attack, model, x[start:stop], y[start:stop], target_policy=policy, seed=seed + number,
-                targets=chunk_targets, progress=False,
-            )
-            # Positions in the whole sample; the targets were drawn by the suite's policy.
-            chunk = dataclasses.replace(chunk, index=chunk.index + start,
-                                        metadata=dict(chunk.metadata, target_policy=target_policy, seed=seed))
-            chunk.save(path)
-        chunks.append(chunk)
-        bar.update(stop - start, info=f"{int(np.sum(chunk.success))}/{stop - start} successful in chunk")
-    bar.close()
-    return AttackRecords.concatenate(chunks)
-
-
-def _job_key(attack, target_policy, seed, chunk_size, fingerprint, x, y):
-    digest = hashlib.sha256()
-    digest.update(json.dumps([attack.settings.to_json(), target_policy, seed, chunk_size, fingerprint],
-                             sort_keys=True).encode())
-    digest.update(np.ascontiguousarray(x).tobytes())
-    digest.update(np.ascontiguousarray(y).tobytes())
-    return digest.hexdigest()[:12]
 
 
 def tables(document, baselines, settings):

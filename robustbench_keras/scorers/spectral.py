@@ -26,6 +26,7 @@ import numpy as np
 import scipy.sparse.linalg
 
 from robustbench_keras.errors import ModelError, SuiteError
+from robustbench_keras.executors import resolve_model
 from robustbench_keras.progress import Progress
 from robustbench_keras.scorers.conv_bounds import conv_bound
 from robustbench_keras.scorers.spectral_tables import entry_table, table5_table
@@ -80,14 +81,21 @@ def run(settings, context):
     """Layer bounds of each scored model (`sections["spectral"]`), and Table 5's AlexNet in a full run."""
     selected = [model_id for model_id in context.scored if not settings.models or model_id in settings.models]
     with_table5 = context.full_run and settings.alexnet
-    bar = Progress("spectral bounds", len(selected) + int(with_table5), unit="model", enabled=context.progress)
-    for model_id in selected:
-        context.entries[model_id].sections[NAME] = score(context.models[model_id], settings)
-        bar.update(info=model_id)
+    units = [(context.executor.share_model(context.models[model_id]), settings) for model_id in selected]
+    bounds = context.executor.map("spectral bounds", score_unit, units, labels=selected)
+    for model_id, section in zip(selected, bounds):
+        context.entries[model_id].sections[NAME] = section
     if with_table5:
+        bar = Progress("spectral bounds of alexnet", 1, unit="model", enabled=context.progress)
         context.document_sections["table5"] = alexnet_table(settings)
         bar.update(info="alexnet")
-    bar.close()
+        bar.close()
+
+
+def score_unit(unit):
+    """One unit of work: `score` of one shared model; `unit` is (model handle, settings)."""
+    handle, settings = unit
+    return score(resolve_model(handle), settings)
 
 
 def score(model, settings=Settings(), input_shape=None):

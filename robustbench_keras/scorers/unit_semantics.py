@@ -24,7 +24,7 @@ import numpy as np
 from robustbench_keras.errors import ModelError, SuiteError
 from robustbench_keras.paper import load_baselines
 from robustbench_keras.scorers.cells import Table, baselines_for, display_names
-from robustbench_keras.progress import Progress
+from robustbench_keras.executors import resolve_model
 from robustbench_keras.scorers import coherence
 from robustbench_keras.scorers.layers import activations, find_layer, has_hidden_layer
 from robustbench_keras.statistics import bootstrap_ci
@@ -83,18 +83,33 @@ def run(settings, context):
     if reference_id is not None:
         reference = context.models.get(reference_id) or context.suite.load_model(
             reference_id, context.dataset, progress=context.progress)
-    scored = context.scored_models()
-    bar = Progress("unit vs random directions", len(scored), unit="model", enabled=context.progress)
-    for model_id, model in scored.items():
-        try:
-            if has_hidden_layer(model):
-                context.entries[model_id].sections[NAME] = score(
-                    model, x_test, y_test, settings, reference_model=reference if model_id != reference_id else None)
-        except ModelError as error:  # e.g. a submitted model whose last hidden layer cannot be found
-            context.entries[model_id].sections[NAME] = {"error": str(error)}
-        bar.update(info=model_id)
-    bar.close()
+    executor = context.executor
+    shared_reference = None if reference is None else executor.share_model(reference)
+    # The held-out images a unit needs (one more than num_examples, so that too few images is still refused).
+    x_held, y_held = x_test[: settings.num_examples + 1], y_test[: settings.num_examples + 1]
+    ids = list(context.scored_models())
+    units = [(executor.share_model(context.models[model_id]), None if model_id == reference_id else shared_reference,
+              x_held, y_held, settings) for model_id in ids]
+    sections = executor.map("unit vs random directions", score_unit, units, labels=ids)
+    for model_id, section in zip(ids, sections):
+        if section is not None:
+            context.entries[model_id].sections[NAME] = section
     context.held_out_images = x_test[: settings.num_examples]
+
+
+def score_unit(unit):
+    """One unit of work: Property 1 of one model; `unit` is (model handle, reference handle or None,
+    held-out images, their labels, settings). None for a model without a hidden layer; a model whose layer
+    cannot be found scores an error."""
+    handle, reference, x, y, settings = unit
+    model = resolve_model(handle)
+    reference_model = None if reference is None else resolve_model(reference)
+    try:
+        if not has_hidden_layer(model):
+            return None
+        return score(model, x, y, settings, reference_model=reference_model)
+    except ModelError as error:  # e.g. a submitted model whose last hidden layer cannot be found
+        return {"error": str(error)}
 
 
 def score(model, x, y, settings, reference_model=None, layer=None):

@@ -69,7 +69,8 @@ def test_models_lists_the_papers_errors_from_the_baselines(cli):
 
 
 def _overrides(**values):
-    return argparse.Namespace(**({"output": None, "data_dir": None, "cache_dir": None} | values))
+    defaults = {"output": None, "data_dir": None, "cache_dir": None, "executor": None, "ray_address": None}
+    return argparse.Namespace(**(defaults | values))
 
 
 def test_the_cache_folder_variable_is_read_at_the_command_line_edge(tmp_path, monkeypatch):
@@ -103,7 +104,8 @@ def test_broken_suite_gets_one_line_and_exit_2(cli, suite_writer, tmp_path):
     result = cli("run", suite)
     assert result.returncode == 2
     assert result.stderr.strip() == f"robustbench_keras: error: {suite}: unknown key 'epochs' " + (
-        "(known: name, dataset, models, seed, output, data_dir, cache_dir, max_epochs, attack, scorers)")
+        "(known: name, dataset, models, seed, output, data_dir, cache_dir, max_epochs, attack, scorers, executor, "
+        "ray_address)")
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "out").exists()
 
