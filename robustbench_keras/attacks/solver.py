@@ -75,6 +75,7 @@ class BatchSolver:
         self.solve = tf.function(self._solve, jit_compile=self.jit_compile, reduce_retracing=True)
         self.refine = tf.function(self._refine, jit_compile=self.jit_compile, reduce_retracing=True)
         self.margins = tf.function(self._margins, jit_compile=self.jit_compile, reduce_retracing=True)
+        self.project = tf.function(self._project, jit_compile=self.jit_compile, reduce_retracing=True)
 
     def empty_memory(self):
         """A curvature memory with no pairs, for the first solve of a batch."""
@@ -109,6 +110,18 @@ class BatchSolver:
         distances = np.stack([np.sum(np.square(result - x), axis=1) for result in results])
         chosen = np.argmin(distances, axis=0)
         return np.stack(results)[chosen, np.arange(len(x))], chosen
+
+    def polished(self, x, targets, x_adv, active):
+        """`x_adv` after the projection steps and a boundary step, where that is closer; (batch, m).
+
+        Args as `closest_refined`'s, with one candidate `x_adv` already on the boundary.
+        """
+        if not self.settings.num_projection_steps:
+            return x_adv
+        projected = self.project(x, targets, x_adv, active).numpy()
+        refined, _ = self.closest_refined(x, targets, (projected,), active)
+        closer = np.sum(np.square(refined - x), axis=1) < np.sum(np.square(x_adv - x), axis=1)
+        return np.where((active & closer)[:, None], refined, x_adv)
 
     def _logits(self, x_flat):
         return self.model(tf.reshape(x_flat, (-1,) + self.input_shape), training=False)
@@ -166,6 +179,49 @@ class BatchSolver:
         final = tf.clip_by_value(x + result.position, 0.0, 1.0)
         return result.position, self._margins(final, targets), value, memory
 
+    def _margin_and_gradient(self, point, targets):
+        """The target margin at `point` and the gradient of its smoothed form, whose soft maximum over the
+        other classes (temperature `projection_temperature`) blends the competitors that tie at a corner."""
+        with tf.GradientTape() as tape:
+            tape.watch(point)
+            logits = self._logits(point)
+            one_hot = tf.one_hot(targets, tf.shape(logits)[-1])
+            others = tf.where(one_hot > 0, -float("inf"), logits)
+            temperature = self.settings.projection_temperature
+            target_logit = tf.reduce_sum(one_hot * logits, axis=-1)
+            smooth = target_logit - temperature * tf.reduce_logsumexp(others / temperature, axis=-1)
+        return target_margin(logits, targets), tape.gradient(smooth, point)
+
+    def _project(self, x, targets, x_adv, active):
+        """Projection steps along the boundary from a boundary point; per row the closest success.
+
+        Each step linearises the target margin at the current success p (one gradient evaluation)
+        and tries the point a fraction `alpha` of the way from p to q, the point of the box closest
+        to x on the linearised boundary {margin = 2 success_margin} (`_box_projection`). A trial that
+        is adversarial and closer becomes p and doubles `alpha` (at most 1); otherwise `alpha` shrinks
+        by 4 and p stays. A fixed point is a KKT point of the minimal-distortion problem.
+
+        Returns:
+            float32 (batch, m): the closest success reached (x_adv where none was closer), in the box.
+        """
+        goal = 2.0 * self.success_margin
+        point = x_adv
+        sq = tf.where(active, tf.reduce_sum(tf.square(x_adv - x), axis=-1), -1.0)
+        alpha = tf.fill(tf.shape(sq), self.settings.projection_step)
+        margin, gradient = self._margin_and_gradient(point, targets)
+        for _ in tf.range(self.settings.num_projection_steps):
+            target = _box_projection(x, gradient, goal - margin + tf.reduce_sum(gradient * point, axis=-1))
+            trial = point + alpha[:, None] * (target - point)
+            trial_margin, trial_gradient = self._margin_and_gradient(trial, targets)
+            trial_sq = tf.reduce_sum(tf.square(trial - x), axis=-1)
+            accept = (trial_margin > self.success_margin) & (trial_sq < sq)
+            point = tf.where(accept[:, None], trial, point)
+            margin = tf.where(accept, trial_margin, margin)
+            gradient = tf.where(accept[:, None], trial_gradient, gradient)
+            sq = tf.where(accept, trial_sq, sq)
+            alpha = tf.where(accept, tf.minimum(2.0 * alpha, 1.0), 0.25 * alpha)
+        return point
+
     def _refine(self, x, targets, x_adv, active):
         """Bisects the segment x -> x_adv for the point closest to x still classified as the target.
 
@@ -189,3 +245,27 @@ class BatchSolver:
             low = tf.where(success, low, middle)
         closest = tf.clip_by_value(x + high[:, None] * direction, 0.0, 1.0)
         return tf.where((active & (high < 1.0))[:, None], closest, x_adv)
+
+
+def _box_projection(x, normal, offset, iterations=30):
+    """The point of [0, 1]^m closest to x on the hyperplane {q : normal . q = offset}, per row.
+
+    It is `clip(x + lam * normal, 0, 1)` for the `lam` whose point reaches the plane; `normal . q` grows
+    monotonically with `lam`, so `lam` is bisected (no model calls). Rows that cannot reach the plane
+    inside the box get the farthest point along the way.
+    """
+    gap = offset - tf.reduce_sum(normal * x, axis=-1)
+    sign = tf.where(gap >= 0, 1.0, -1.0)
+    direction = sign[:, None] * normal
+    gap = tf.abs(gap)
+    reach = lambda lam: tf.reduce_sum(direction * (tf.clip_by_value(x + lam[:, None] * direction, 0.0, 1.0) - x), -1)
+    high = gap / tf.maximum(tf.reduce_sum(tf.square(normal), axis=-1), 1e-30)
+    for _ in range(iterations):  # widen until the plane is reached (or give up after 2^30)
+        high = tf.where(reach(high) < gap, 2.0 * high, high)
+    low = tf.zeros_like(high)
+    for _ in range(iterations):
+        middle = 0.5 * (low + high)
+        short = reach(middle) < gap
+        low = tf.where(short, middle, low)
+        high = tf.where(short, high, middle)
+    return tf.clip_by_value(x + high[:, None] * direction, 0.0, 1.0)
