@@ -153,7 +153,8 @@ class LBFGSAttack:
         settings = self.settings
         num_boundary = (3 if settings.num_projection_steps else 2) * (settings.num_boundary_steps + 1)
         num_forward = 1 + settings.num_c_steps + num_boundary
-        num_projection_evals = settings.num_projection_steps + 1 if settings.num_projection_steps else 0
+        num_projection_evals = (settings.num_projection_steps + 1) * settings.projection_competitors \
+            if settings.num_projection_steps else 0
         elapsed = (time.perf_counter() - started) / rows
         return {
             "success": success[:rows], "c": best_c[:rows], "x_adv": x_adv[:rows],

@@ -66,8 +66,8 @@ class AttackSettings:
             evaluation each (`BatchSolver.polished`; 0: none).
         projection_step: fraction of the way each projection step moves toward the closest point
             of the linearised boundary (> 0, <= 1).
-        projection_temperature: temperature, in logits, of the soft maximum over the other classes
-            whose gradient steers the projection steps (> 0); small values follow the runner-up alone.
+        projection_competitors: other classes whose margins each projection step linearises, the
+            strongest first (>= 1); each costs one gradient evaluation per step.
         success_margin: a point counts as adversarial when the target logit beats every other
             logit by more than this (>= 0), so that it stays adversarial when re-run.
         jit_compile: compile the kernels with XLA (true), run them as TensorFlow graphs (false), or
@@ -91,9 +91,9 @@ class AttackSettings:
     f_relative_tolerance: float = 1e-6
     batch_size: int = 64
     num_boundary_steps: int = 20
-    num_projection_steps: int = 20
+    num_projection_steps: int = 10
     projection_step: float = 0.5
-    projection_temperature: float = 0.01
+    projection_competitors: int = 3
     success_margin: float = 1e-3
     jit_compile: bool | str = "auto"
 
@@ -114,7 +114,7 @@ class AttackSettings:
             "num_boundary_steps": dict(kind=int, low=0, low_open=False),
             "num_projection_steps": dict(kind=int, low=0, low_open=False),
             "projection_step": dict(kind=float, low=0),
-            "projection_temperature": dict(kind=float, low=0),
+            "projection_competitors": dict(kind=int, low=1, low_open=False),
             "success_margin": dict(kind=float, low=0, low_open=False),
         }
         for name, check in checks.items():
