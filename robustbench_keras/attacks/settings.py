@@ -62,6 +62,12 @@ class AttackSettings:
             iteration stops (>= 0).
         batch_size: examples per compiled batch (>= 1).
         num_boundary_steps: bisection steps of the final boundary step (>= 0).
+        num_projection_steps: boundary-projection steps after the boundary step, one gradient
+            evaluation each (`BatchSolver.polished`; 0: none).
+        projection_step: fraction of the way each projection step moves toward the closest point
+            of the linearised boundary (> 0, <= 1).
+        projection_competitors: other classes whose margins each projection step linearises, the
+            strongest first (>= 1); each costs one gradient evaluation per step.
         success_margin: a point counts as adversarial when the target logit beats every other
             logit by more than this (>= 0), so that it stays adversarial when re-run.
         jit_compile: compile the kernels with XLA (true), run them as TensorFlow graphs (false), or
@@ -85,6 +91,9 @@ class AttackSettings:
     f_relative_tolerance: float = 1e-6
     batch_size: int = 64
     num_boundary_steps: int = 20
+    num_projection_steps: int = 10
+    projection_step: float = 0.5
+    projection_competitors: int = 3
     success_margin: float = 1e-3
     jit_compile: bool | str = "auto"
 
@@ -103,12 +112,17 @@ class AttackSettings:
             "f_relative_tolerance": dict(kind=float, low=0, low_open=False),
             "batch_size": dict(kind=int, low=1, low_open=False),
             "num_boundary_steps": dict(kind=int, low=0, low_open=False),
+            "num_projection_steps": dict(kind=int, low=0, low_open=False),
+            "projection_step": dict(kind=float, low=0),
+            "projection_competitors": dict(kind=int, low=1, low_open=False),
             "success_margin": dict(kind=float, low=0, low_open=False),
         }
         for name, check in checks.items():
             object.__setattr__(self, name, _check(name, getattr(self, name), **check))
         if not (isinstance(self.jit_compile, bool) or self.jit_compile == "auto"):
             raise SuiteError(f"jit_compile: expected true, false or auto, got {self.jit_compile!r}")
+        if self.projection_step > 1:
+            raise SuiteError(f"projection_step: expected a finite number <= 1, got {self.projection_step!r}")
 
     def kernel_options(self):
         """The settings that enter the compiled kernels (the c search's and the rescue's do not), as a

@@ -64,6 +64,7 @@ class BatchSolver:
         for d in self.input_shape:
             self.num_features *= d
         self.success_margin = settings.success_margin
+        self.num_classes = int(model(tf.zeros((1,) + self.input_shape), training=False).shape[-1])
         shape = (self.batch_size, self.num_features)
         self.best_x = tf.Variable(tf.zeros(shape), trainable=False)
         self.best_sq_distance = tf.Variable(tf.zeros(shape[:1]), trainable=False)
@@ -75,6 +76,7 @@ class BatchSolver:
         self.solve = tf.function(self._solve, jit_compile=self.jit_compile, reduce_retracing=True)
         self.refine = tf.function(self._refine, jit_compile=self.jit_compile, reduce_retracing=True)
         self.margins = tf.function(self._margins, jit_compile=self.jit_compile, reduce_retracing=True)
+        self.project = tf.function(self._project, jit_compile=self.jit_compile, reduce_retracing=True)
 
     def empty_memory(self):
         """A curvature memory with no pairs, for the first solve of a batch."""
@@ -109,6 +111,18 @@ class BatchSolver:
         distances = np.stack([np.sum(np.square(result - x), axis=1) for result in results])
         chosen = np.argmin(distances, axis=0)
         return np.stack(results)[chosen, np.arange(len(x))], chosen
+
+    def polished(self, x, targets, x_adv, active):
+        """`x_adv` after the projection steps and a boundary step, where that is closer; (batch, m).
+
+        Args as `closest_refined`'s, with one candidate `x_adv` already on the boundary.
+        """
+        if not self.settings.num_projection_steps:
+            return x_adv
+        projected = self.project(x, targets, x_adv, active).numpy()
+        refined, _ = self.closest_refined(x, targets, (projected,), active)
+        closer = np.sum(np.square(refined - x), axis=1) < np.sum(np.square(x_adv - x), axis=1)
+        return np.where((active & closer)[:, None], refined, x_adv)
 
     def _logits(self, x_flat):
         return self.model(tf.reshape(x_flat, (-1,) + self.input_shape), training=False)
@@ -166,6 +180,58 @@ class BatchSolver:
         final = tf.clip_by_value(x + result.position, 0.0, 1.0)
         return result.position, self._margins(final, targets), value, memory
 
+    def _competitor_gradients(self, point, targets):
+        """The target margin at `point`, and per row the margins `z_t - z_j` to the
+        `projection_competitors` largest other logits with their gradients: (batch,), (batch, k),
+        (batch, k, m). One batched gradient evaluation over k copies of the batch."""
+        k = min(self.settings.projection_competitors, self.num_classes - 1)
+        rows = tf.shape(point)[0]
+        with tf.GradientTape() as tape:
+            copies = tf.reshape(tf.tile(point[None], [k, 1, 1]), (-1, self.num_features))
+            tape.watch(copies)
+            logits = tf.reshape(self._logits(copies), (k, rows, -1))
+            one_hot = tf.one_hot(targets, tf.shape(logits)[-1])
+            others = tf.where(one_hot > 0, -float("inf"), tf.stop_gradient(logits[0]))
+            competitors = tf.math.top_k(others, k).indices  # (rows, k)
+            target_logit = tf.reduce_sum(one_hot * logits, axis=-1)  # (k, rows)
+            rival = tf.gather(tf.transpose(logits, (1, 0, 2)), competitors, batch_dims=2)  # (rows, k)
+            margins = tf.transpose(target_logit) - rival
+        gradients = tf.transpose(tf.reshape(tape.gradient(margins, copies), (k, rows, -1)), (1, 0, 2))
+        return margins[:, 0], margins, gradients
+
+    def _project(self, x, targets, x_adv, active):
+        """Projection steps along the boundary from a boundary point; per row the closest success.
+
+        Each step linearises the margins to the `projection_competitors` strongest other classes at the
+        current success p (one gradient evaluation over that many copies of the batch) and tries the
+        point a fraction `alpha` of the way from p to q, the point of the box closest to x where every
+        linearised margin reaches 2 success_margin (`_polyhedron_projection`): at a corner of the target
+        region, where several classes tie, one margin's plane alone leads out of it. A trial that is
+        adversarial and closer becomes p and doubles `alpha` (at most 1); otherwise `alpha` shrinks by
+        4 and p stays. On an affine model a fixed point is the exact minimal-distortion point.
+
+        Returns:
+            float32 (batch, m): the closest success reached (x_adv where none was closer), in the box.
+        """
+        goal = 2.0 * self.success_margin
+        point = x_adv
+        sq = tf.where(active, tf.reduce_sum(tf.square(x_adv - x), axis=-1), -1.0)
+        alpha = tf.fill(tf.shape(sq), self.settings.projection_step)
+        _, margins, gradients = self._competitor_gradients(point, targets)
+        for _ in tf.range(self.settings.num_projection_steps):
+            offsets = goal - margins + tf.einsum("bkm,bm->bk", gradients, point)
+            target = _polyhedron_projection(x, gradients, offsets)
+            trial = point + alpha[:, None] * (target - point)
+            trial_margin, trial_margins, trial_gradients = self._competitor_gradients(trial, targets)
+            trial_sq = tf.reduce_sum(tf.square(trial - x), axis=-1)
+            accept = (trial_margin > self.success_margin) & (trial_sq < sq)
+            point = tf.where(accept[:, None], trial, point)
+            margins = tf.where(accept[:, None], trial_margins, margins)
+            gradients = tf.where(accept[:, None, None], trial_gradients, gradients)
+            sq = tf.where(accept, trial_sq, sq)
+            alpha = tf.where(accept, tf.minimum(2.0 * alpha, 1.0), 0.25 * alpha)
+        return point
+
     def _refine(self, x, targets, x_adv, active):
         """Bisects the segment x -> x_adv for the point closest to x still classified as the target.
 
@@ -189,3 +255,36 @@ class BatchSolver:
             low = tf.where(success, low, middle)
         closest = tf.clip_by_value(x + high[:, None] * direction, 0.0, 1.0)
         return tf.where((active & (high < 1.0))[:, None], closest, x_adv)
+
+
+def _polyhedron_projection(x, normals, offsets, sweeps=4, iterations=24):
+    """Approximately the point of [0, 1]^m closest to x with `normals_j . q >= offsets_j` for all j, per row.
+
+    Coordinate ascent on the dual: q = clip(x + sum_j lam_j normals_j, 0, 1) with lam >= 0, each lam_j in
+    turn set to the smallest value meeting its own constraint (0 when already met), found by bisection
+    as `normals_j . q` grows monotonically with it (no model calls).
+
+    Args:
+        x: float32 (batch, m); normals: (batch, k, m); offsets: (batch, k).
+        sweeps: rounds over the k constraints; iterations: widening and bisection steps of each lam_j.
+    """
+    k = normals.shape[1]
+    lam = tf.zeros(tf.shape(offsets))
+    for _ in range(sweeps):
+        for j in range(k):
+            others = tf.where(tf.range(k)[None, :] == j, 0.0, lam)
+            base = x + tf.einsum("bk,bkm->bm", others, normals)
+            normal, offset = normals[:, j], offsets[:, j]
+            reach = lambda value: tf.reduce_sum(normal * tf.clip_by_value(base + value[:, None] * normal, 0.0, 1.0), -1)
+            gap = offset - reach(tf.zeros_like(offset))
+            high = tf.maximum(gap, 0.0) / tf.maximum(tf.reduce_sum(tf.square(normal), axis=-1), 1e-30)
+            for _ in tf.range(iterations):  # widen until the constraint is met (or give up after 2^iterations)
+                high = tf.where(reach(high) < offset, 2.0 * high, high)
+            low = tf.zeros_like(high)
+            for _ in tf.range(iterations):
+                middle = 0.5 * (low + high)
+                short = reach(middle) < offset
+                low = tf.where(short, middle, low)
+                high = tf.where(short, high, middle)
+            lam = tf.where(tf.range(k)[None, :] == j, tf.where(gap > 0, high, 0.0)[:, None], lam)
+    return tf.clip_by_value(x + tf.einsum("bk,bkm->bm", lam, normals), 0.0, 1.0)
