@@ -25,7 +25,7 @@ def positive_probability(weights):
     def integrand(u):
         theta = 0.5 * np.sum(np.arctan(w * u))
         log_rho = 0.25 * np.sum(np.log1p((w * u) ** 2))
-        return np.sin(theta) / (u * np.exp(log_rho))
+        return np.sin(theta) / u * np.exp(-log_rho)
 
     total, upper = 0.0, 0.0
     for width in (1.0, 10.0, 100.0, 1e3, 1e4, 1e5):  # the integrand decays like u^-(1 + k/2)
