@@ -28,6 +28,8 @@ from robustbench_keras.quiet import import_tensorflow
 import_tensorflow()
 import keras  # noqa: E402  (after TensorFlow's silenced import)
 
+ATTACK_BATCH_SIZE = 256  # rows per compiled attack batch, at most
+
 
 @dataclasses.dataclass
 class Pool:
@@ -62,8 +64,10 @@ def features(model, layer_index, x):
 
 def attack_points(settings, model, x, y, seed):
     """Adversarial versions of x against `model` (logits out) with the recipe's small attack budget."""
+    # One batch size per pool (the solver pads every batch to it), so a run compiles its kernels once.
     attack = LBFGSAttack(AttackSettings(num_c_steps=settings.num_c_steps, max_evaluations=settings.max_evaluations,
-                                        rescue_evaluations=settings.max_evaluations, batch_size=256))
+                                        rescue_evaluations=settings.max_evaluations,
+                                        batch_size=min(ATTACK_BATCH_SIZE, settings.pool_size)))
     targets = choose_targets(settings.target_policy, model, x, y, seed=seed)
     records = attack.run(model, x, targets, y)
     return records.x_adv, records.distortion_rms
