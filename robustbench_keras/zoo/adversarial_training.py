@@ -16,6 +16,7 @@ RMS distortion go into the returned history.
 
 import dataclasses
 import time
+import weakref
 
 import numpy as np
 
@@ -29,6 +30,7 @@ import_tensorflow()
 import keras  # noqa: E402  (after TensorFlow's silenced import)
 
 ATTACK_BATCH_SIZE = 256  # rows per compiled attack batch, at most
+_UPPERS = weakref.WeakKeyDictionary()  # model -> {layer index: the model of the layers above}
 
 
 @dataclasses.dataclass
@@ -44,8 +46,15 @@ def upper_model(model, layer_index):
     """The layers above hidden layer `layer_index` (1-based) as a model on that layer's outputs.
 
     It shares its layers (and weights) with `model`; dropout layers are skipped (the attack sees the
-    deterministic network).
+    deterministic network). Built once per model and layer, so the attack's kernels compile once.
     """
+    uppers = _UPPERS.setdefault(model, {})
+    if layer_index not in uppers:
+        uppers[layer_index] = _build_upper(model, layer_index)
+    return uppers[layer_index]
+
+
+def _build_upper(model, layer_index):
     dense = [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)]
     inputs = keras.Input((dense[layer_index - 1].units,), name=f"hidden_{layer_index}_output")
     h = inputs
