@@ -38,7 +38,7 @@ def build(model_id, seed=0, recipe=None):
     Args:
         model_id: a zoo id (`names()`).
         seed: seeds the weight initialisation (plus the spec's `seed_offset`).
-        recipe: overrides the spec's recipe (only its weight decays matter here).
+        recipe: overrides the spec's recipe (only its weight decays and dropout matter here).
 
     Returns:
         A `keras.Model`, float32 (batch, 28, 28) in [0, 1] -> logits (batch, 10).
@@ -46,7 +46,8 @@ def build(model_id, seed=0, recipe=None):
     from robustbench_keras.zoo import architectures  # Keras, after TensorFlow's silenced import
 
     spec = get(model_id)
-    return architectures.build(spec, (recipe or spec.recipe).l2_factors(), seed + spec.seed_offset)
+    recipe = recipe or spec.recipe
+    return architectures.build(spec, recipe.l2_factors(), seed + spec.seed_offset, dropout=recipe.dropout)
 
 
 def cache_path(model_id, dataset, seed=0, cache_dir=None, recipe=None):
@@ -68,9 +69,10 @@ def load_or_train(model_id, dataset, seed=0, cache_dir=None, progress=True, reci
 
     Returns:
         The trained `keras.Model` (logits out). A fresh training also writes a JSON sidecar with the
-        training time and final errors on the training split and the test split.
+        training time and final errors on the training split and the test split, and for adversarial
+        training its per-epoch history and attack time ("adversarial_training").
     """
-    from robustbench_keras.zoo import training  # Keras, after TensorFlow's silenced import
+    from robustbench_keras.zoo import adversarial_training, training  # Keras, after TensorFlow's silenced import
 
     spec = get(model_id)
     recipe = recipe or spec.recipe
@@ -80,10 +82,14 @@ def load_or_train(model_id, dataset, seed=0, cache_dir=None, progress=True, reci
         return model
     model = build(model_id, seed, recipe)
     x, y = dataset.split(spec.train_split)
-    start = time.perf_counter()
-    training.train(model, recipe, x, y, seed=seed + spec.seed_offset, progress=progress)
-    train_time_s = time.perf_counter() - start
     x_test, y_test = dataset.split("test")
+    training_seed = seed + spec.seed_offset
+    start = time.perf_counter()
+    if recipe.adversarial is None:
+        training.train(model, recipe, x, y, seed=training_seed, progress=progress)
+    else:
+        adversarial = adversarial_training.train(model, recipe, x, y, training_seed, progress, x_test, y_test)
+    train_time_s = time.perf_counter() - start
     info = {
         "model_id": spec.id,
         "recipe": dataclasses.asdict(recipe),
@@ -97,5 +103,7 @@ def load_or_train(model_id, dataset, seed=0, cache_dir=None, progress=True, reci
         "test_error": error_rate(model, x_test, y_test),
         "keras_version": metadata.version("keras"),
     }
+    if recipe.adversarial is not None:
+        info["adversarial_training"] = adversarial  # per-epoch history and attack time
     cache.save(model, path, info)
     return model

@@ -19,7 +19,7 @@ def _l2(factor):
     return keras.regularizers.L2(factor) if factor else None
 
 
-def dense_net(name, hidden_units, l2_factors, activation="sigmoid"):
+def dense_net(name, hidden_units, l2_factors, activation="sigmoid", dropout=0.0):
     """A fully connected net: flatten, `len(hidden_units)` hidden layers, then 10 logits.
 
     With no hidden units it is softmax regression (FC10); the autoencoder classifier AE400-10 is
@@ -30,6 +30,7 @@ def dense_net(name, hidden_units, l2_factors, activation="sigmoid"):
         hidden_units: units per hidden layer, input side first, e.g. (100, 100).
         l2_factors: Keras `L2` factor per weight layer (hidden layers, then logits).
         activation: the hidden layers' activation.
+        dropout: rate of a "dropout_<i>" layer after each hidden layer (active in training only); 0: none.
 
     Returns:
         An untrained `keras.Model`, float32 (batch, 28, 28) -> logits (batch, 10).
@@ -40,6 +41,8 @@ def dense_net(name, hidden_units, l2_factors, activation="sigmoid"):
     h = keras.layers.Flatten(name="flatten")(inputs)
     for i, units in enumerate(hidden_units):
         h = keras.layers.Dense(units, activation, kernel_regularizer=_l2(l2_factors[i]), name=f"hidden_{i + 1}")(h)
+        if dropout:
+            h = keras.layers.Dropout(dropout, name=f"dropout_{i + 1}")(h)
     logits = keras.layers.Dense(NUM_CLASSES, kernel_regularizer=_l2(l2_factors[-1]), name="logits")(h)
     return keras.Model(inputs, logits, name=name)
 
@@ -78,10 +81,10 @@ def convnet(name, l2_factors, filters=(16, 32), kernel_size=CONV_KERNEL_SIZE, hi
     return keras.Model(inputs, logits, name=name)
 
 
-def build(spec, l2_factors, seed):
-    """The untrained network of a `ZooSpec`, its weights initialised from `seed`."""
+def build(spec, l2_factors, seed, dropout=0.0):
+    """The untrained network of a `ZooSpec`, its weights initialised from `seed` (dropout: dense nets)."""
     keras.utils.set_random_seed(seed)
     if spec.kind == "conv":
         return convnet(spec.id, l2_factors, filters=spec.conv_filters, hidden_units=spec.hidden_units[0],
                        mask_ratio=spec.mask_ratio, mask_seed=spec.mask_seed)
-    return dense_net(spec.id, spec.hidden_units, l2_factors)
+    return dense_net(spec.id, spec.hidden_units, l2_factors, dropout=dropout)

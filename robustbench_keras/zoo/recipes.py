@@ -20,6 +20,42 @@ import json
 
 OPTIMIZERS = ("adam", "sgd")
 SCHEDULES = ("constant", "cosine")
+ADVERSARIAL_LEVELS = ("input", "layer")
+
+
+@dataclasses.dataclass(frozen=True)
+class AdversarialTraining:
+    """Training with a pool of adversarial examples (the paper's Section 4.2), `zoo/adversarial_training.py`.
+
+    Attributes:
+        level: "input": adversarial images against the whole model, mixed into its training; "layer":
+            one pool per hidden layer k, adversarial points in the space of layer k's sigmoid outputs
+            against the layers above k, which alone they train; the layers alternate epoch by epoch.
+        pool_size: adversarial examples kept per pool.
+        refresh_fraction: share of a pool replaced by newly attacked examples at each refresh (0, 1].
+        refresh_epochs: epochs between refreshes (the first fill is before epoch 1).
+        mix_ratio: share of each training batch drawn from the pool [0, 1).
+        num_c_steps: the attack's c-search steps per example (`AttackSettings.num_c_steps`).
+        max_evaluations: the attack's objective evaluations per inner solve.
+        target_policy: "random" or "next" targets of the attack (`attacks.TARGET_POLICIES`).
+    """
+
+    level: str = "input"
+    pool_size: int = 2000
+    refresh_fraction: float = 0.25
+    refresh_epochs: int = 1
+    mix_ratio: float = 0.25
+    num_c_steps: int = 3
+    max_evaluations: int = 20
+    target_policy: str = "random"
+
+    def __post_init__(self):
+        if self.level not in ADVERSARIAL_LEVELS:
+            raise ValueError(f"AdversarialTraining.level: expected one of {ADVERSARIAL_LEVELS}, got {self.level!r}")
+        if not 0 < self.refresh_fraction <= 1 or not 0 <= self.mix_ratio < 1:
+            raise ValueError(f"AdversarialTraining: refresh_fraction in (0, 1], mix_ratio in [0, 1), got {self}")
+        if min(self.pool_size, self.refresh_epochs, self.num_c_steps, self.max_evaluations) < 1:
+            raise ValueError(f"AdversarialTraining: sizes, periods and budgets must be positive, got {self}")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -39,6 +75,8 @@ class Recipe:
         pretrain_learning_rate: the optimiser's step size in that phase (same optimiser and schedule).
         train_pretrained: whether the supervised phase also updates the pretrained layer (fine-tuning);
             False trains only the softmax on top of the frozen features.
+        dropout: dropout rate after each hidden layer while training (0: none).
+        adversarial: `AdversarialTraining` settings, or None for plain training.
     """
 
     weight_decays: tuple
@@ -50,9 +88,13 @@ class Recipe:
     pretrain_epochs: int = 0
     pretrain_learning_rate: float = 0.0
     train_pretrained: bool = True
+    dropout: float = 0.0
+    adversarial: AdversarialTraining | None = None
 
     def __post_init__(self):
         object.__setattr__(self, "weight_decays", tuple(float(w) for w in self.weight_decays))
+        if not 0 <= self.dropout < 1:
+            raise ValueError(f"Recipe.dropout: expected a rate in [0, 1), got {self.dropout!r}")
         if self.optimizer not in OPTIMIZERS:
             raise ValueError(f"Recipe.optimizer: expected one of {OPTIMIZERS}, got {self.optimizer!r}")
         if self.schedule not in SCHEDULES:
@@ -67,8 +109,16 @@ class Recipe:
         return tuple(w / 2 for w in self.weight_decays)
 
     def to_json(self):
-        """Canonical JSON of every field (sorted keys, no spaces): the recipe's part of the cache key."""
-        return json.dumps(dataclasses.asdict(self), sort_keys=True, separators=(",", ":"))
+        """Canonical JSON of every field (sorted keys, no spaces): the recipe's part of the cache key.
+
+        `dropout` and `adversarial` are left out at their defaults (0, None), so the keys of recipes
+        made before they existed do not change.
+        """
+        fields = dataclasses.asdict(self)
+        for name, default in (("dropout", 0.0), ("adversarial", None)):
+            if fields[name] == default:
+                del fields[name]
+        return json.dumps(fields, sort_keys=True, separators=(",", ":"))
 
     def replace(self, **changes):
         """A copy with some fields changed, e.g. `recipe.replace(epochs=2)` for a short test run."""
@@ -96,6 +146,17 @@ RECIPES = {
     "fc100_100_10_p1": Recipe(_FC_HIDDEN_DECAYS, epochs=60, batch_size=128, learning_rate=0.1, optimizer="sgd"),
     "fc123_456_10_p1": Recipe(_FC_HIDDEN_DECAYS, epochs=60, batch_size=128, learning_rate=0.1, optimizer="sgd"),
     "fc100_100_10_p2": Recipe(_FC_HIDDEN_DECAYS, epochs=60, batch_size=128, learning_rate=0.1, optimizer="sgd"),
+    "fc100_100_10_dropout": Recipe(
+        _FC_HIDDEN_DECAYS, epochs=40, batch_size=128, learning_rate=0.1, optimizer="sgd", dropout=0.2
+    ),
+    "fc100_100_10_adv_input": Recipe(
+        _FC_HIDDEN_DECAYS, epochs=40, batch_size=128, learning_rate=0.1, optimizer="sgd",
+        adversarial=AdversarialTraining(level="input"),
+    ),
+    "fc100_100_10_adv_layer": Recipe(
+        _FC_HIDDEN_DECAYS, epochs=40, batch_size=128, learning_rate=0.1, optimizer="sgd",
+        adversarial=AdversarialTraining(level="layer"),
+    ),
     "mnist_convnet": Recipe(weight_decays=(0.0, 0.0, 0.0, 0.0), epochs=4, batch_size=128, learning_rate=0.002),
 }
 # Random Mask (Luo et al. 2019) and its unmasked control: trained like the plain conv net.

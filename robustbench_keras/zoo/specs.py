@@ -91,6 +91,10 @@ _SPECS = (
         "conv 5x5x16, ReLU, max-pool 2; conv 5x5x32, ReLU, max-pool 2; dense 100 ReLU; 10 logits",
         "train", RECIPES["mnist_convnet"], (100,), kind="conv", conv_filters=(16, 32),
     ),
+    # Section 4.2: the same FC100-100-10 with dropout, and with adversarial training (input, per layer).
+    _fc("fc100_100_10_dropout", "FC100-100-10 (dropout)", (100, 100)),
+    _fc("fc100_100_10_adv_input", "FC100-100-10 (adversarial inputs)", (100, 100)),
+    _fc("fc100_100_10_adv_layer", "FC100-100-10 (adversarial per layer)", (100, 100)),
 )
 
 

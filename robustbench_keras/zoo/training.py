@@ -26,7 +26,8 @@ class _EpochProgress(keras.callbacks.Callback):
         self.bar.update(1, info=f"loss {(logs or {}).get('loss', float('nan')):.4f}")
 
 
-def _optimizer(recipe, learning_rate, num_steps):
+def optimizer(recipe, learning_rate, num_steps):
+    """The recipe's optimiser with its schedule over `num_steps` steps."""
     if recipe.schedule == "cosine":
         learning_rate = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=num_steps)
     if recipe.optimizer == "sgd":
@@ -36,7 +37,7 @@ def _optimizer(recipe, learning_rate, num_steps):
 
 def _fit(model, x, y, recipe, epochs, learning_rate, loss, desc, progress):
     num_steps = epochs * -(-len(x) // recipe.batch_size)
-    model.compile(optimizer=_optimizer(recipe, learning_rate, num_steps), loss=loss)
+    model.compile(optimizer=optimizer(recipe, learning_rate, num_steps), loss=loss)
     with Progress(desc, total=epochs, unit="epoch", enabled=progress) as bar:
         model.fit(
             x, y, batch_size=recipe.batch_size, epochs=epochs, shuffle=True, verbose=0, callbacks=[_EpochProgress(bar)]

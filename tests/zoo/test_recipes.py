@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from robustbench_keras.zoo.recipes import RECIPES, Recipe
+from robustbench_keras.zoo.recipes import RECIPES, AdversarialTraining, Recipe
 
 
 def test_l2_factors_are_half_the_papers_lambda():
@@ -43,3 +43,31 @@ def test_replace_changes_the_json():
 def test_invalid_recipes_are_refused(changes, message):
     with pytest.raises(ValueError, match=message):
         RECIPES["fc100_100_10"].replace(**changes)
+
+
+# The fields a Recipe had before dropout and adversarial training: their JSON is the cache key of every
+# model trained before, so it must not change.
+_FIELDS_BEFORE_SECTION_4_2 = ("weight_decays", "epochs", "batch_size", "learning_rate", "optimizer", "schedule",
+                              "pretrain_epochs", "pretrain_learning_rate", "train_pretrained")
+
+
+@pytest.mark.parametrize("model_id", [k for k, r in RECIPES.items() if r.adversarial is None and not r.dropout])
+def test_existing_recipes_keep_their_json(model_id):
+    recipe = RECIPES[model_id]
+    before = {name: getattr(recipe, name) for name in _FIELDS_BEFORE_SECTION_4_2}
+    assert recipe.to_json() == json.dumps({**before, "weight_decays": list(recipe.weight_decays)}, sort_keys=True,
+                                          separators=(",", ":"))
+
+
+def test_adversarial_settings_enter_the_json():
+    recipe = RECIPES["fc100_100_10_adv_layer"]
+    assert json.loads(recipe.to_json())["adversarial"]["level"] == "layer"
+    assert recipe.to_json() != RECIPES["fc100_100_10_adv_input"].to_json() != RECIPES["fc100_100_10"].to_json()
+    assert json.loads(RECIPES["fc100_100_10_dropout"].to_json())["dropout"] == 0.2
+
+
+@pytest.mark.parametrize("changes", [{"level": "pixel"}, {"mix_ratio": 1.0}, {"refresh_fraction": 0.0},
+                                     {"pool_size": 0}, {"num_c_steps": 0}])
+def test_adversarial_settings_are_checked(changes):
+    with pytest.raises(ValueError, match="AdversarialTraining"):
+        AdversarialTraining(**changes)

@@ -18,6 +18,9 @@ PAPER_ORDER = [
     "fc123_456_10_p1",
     "fc100_100_10_p2",
     "mnist_convnet",
+    "fc100_100_10_dropout",
+    "fc100_100_10_adv_input",
+    "fc100_100_10_adv_layer",
 ]
 # Random Mask (Luo et al. 2019) and its unmasked control, after the paper's models.
 DEFENSE_MODELS = ["mnist_convnet_seed1", "mnist_convnet_mask50", "mnist_convnet_mask80"]
@@ -34,7 +37,7 @@ def test_specs_carry_the_papers_names_splits_and_errors():
     assert zoo.get("ae400_10").paper_train_error == 0.0057
     assert zoo.get("fc100_100_10_p2").paper_name == "FC100-100-10'"
     assert [zoo.get(m).train_split for m in PAPER_ORDER[6:9]] == ["p1", "p1", "p2"]
-    assert [zoo.get(m).train_split for m in PAPER_ORDER] == ["train"] * 6 + ["p1", "p1", "p2"] + ["train"]
+    assert [zoo.get(m).train_split for m in PAPER_ORDER] == ["train"] * 6 + ["p1", "p1", "p2"] + ["train"] * 4
     assert zoo.get("fc100_100_10_p2").paper_train_error == 0.0  # its P2 error, Table 3
     assert zoo.get("mnist_convnet").paper_test_error is None
     assert zoo.get("mnist_convnet").paper_train_error is None
