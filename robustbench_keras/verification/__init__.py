@@ -1,0 +1,6 @@
+"""Exact verification of small ReLU nets (Tjeng et al. 2019, arXiv 1711.07356; Xiao et al. 2019, arXiv 1809.03008).
+
+- `bounds.py`: the net as affine steps and ReLUs; interval bounds over an L∞ ball clipped to [0, 1];
+- `milp.py`: the MIPVerify mixed-integer program on HiGHS (`scipy.optimize.milp`): verify, minimal L∞;
+- `rs_loss.py`: the ReLU-stability loss −Σ tanh(1 + l·u) in TensorFlow, for training.
+"""

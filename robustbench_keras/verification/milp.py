@@ -1,0 +1,179 @@
+"""Exact verification of a ReLU net by a mixed-integer linear program (Tjeng et al. 2019, MIPVerify, arXiv 1711.07356).
+
+Variables: the input x, every step's pre-activation z, and for each ReLU its output a and one binary d.
+With interval bounds l ≤ z ≤ u (`bounds.interval_bounds`), a ReLU is exactly
+a ≥ 0, a ≥ z, a ≤ z − l (1 − d), a ≤ u d; a stable unit has its binary fixed (d = 1 if l ≥ 0, 0 if
+u ≤ 0), so only unstable ReLUs are real binaries. Solved by HiGHS through `scipy.optimize.milp`.
+"""
+
+import dataclasses
+import time
+
+import numpy as np
+import scipy.optimize
+import scipy.sparse
+
+from robustbench_keras.verification.bounds import input_box, interval_bounds
+
+STATUSES = ("robust", "counterexample", "timeout", "unconfirmed")
+_SLACK = 1e-7  # widens the interval bounds so rounding never makes the true activations infeasible
+
+
+@dataclasses.dataclass(frozen=True)
+class Verification:
+    """The verifier's answer for one example and ε.
+
+    Attributes:
+        status: "robust" (no input of the ball changes the label), "counterexample" (`x_adv` changes it,
+            checked by a Keras forward pass), "timeout", or "unconfirmed" (the program found a margin ≤ 0
+            within solver tolerance that the forward pass does not reproduce).
+        time_s: solve time, seconds.
+        num_binaries: unstable ReLUs (the program's binaries).
+        x_adv: float32 like the example, or None.
+        target: the label of `x_adv`, or None.
+    """
+
+    status: str
+    time_s: float
+    num_binaries: int
+    x_adv: object = None
+    target: object = None
+
+
+class _Program:
+    """The MIPVerify constraints of one example: rows in COO form, variable bounds and integrality."""
+
+    def __init__(self, steps, bounds, lower_x, upper_x):
+        self.rows, self.cols, self.vals, self.row_lower, self.row_upper = [], [], [], [], []
+        self.var_lower, self.var_upper, self.integrality = list(lower_x), list(upper_x), [0] * len(lower_x)
+        self.num_binaries = 0
+        previous = np.arange(len(lower_x))
+        for step, (lower, upper) in zip(steps, bounds):
+            lower, upper = lower - _SLACK * (1 + np.abs(lower)), upper + _SLACK * (1 + np.abs(upper))
+            z = self._new(lower, upper, 0)
+            # z − Wᵀ previous = b
+            weight = scipy.sparse.coo_matrix(step.weight)
+            self._add(np.concatenate([z, z[weight.col]]), np.concatenate([z, previous[weight.row]]),
+                      np.concatenate([np.ones(len(z)), -weight.data]), step.bias, step.bias, row_ids=z)
+            previous = self._relu(z, lower, upper) if step.relu else z
+        self.logits = previous
+
+    def _new(self, lower, upper, integer):
+        start = len(self.var_lower)
+        self.var_lower.extend(lower)
+        self.var_upper.extend(upper)
+        self.integrality.extend([integer] * len(lower))
+        return np.arange(start, start + len(lower))
+
+    def _add(self, rows, cols, vals, row_lower, row_upper, row_ids):
+        offset = len(self.row_lower)
+        index = {v: i for i, v in enumerate(row_ids)}
+        self.rows.append(offset + np.array([index[r] for r in rows]))
+        self.cols.append(np.asarray(cols))
+        self.vals.append(np.asarray(vals, dtype=np.float64))
+        self.row_lower.extend(np.broadcast_to(row_lower, len(row_ids)))
+        self.row_upper.extend(np.broadcast_to(row_upper, len(row_ids)))
+
+    def _relu(self, z, lower, upper):
+        a = self._new(np.zeros(len(z)), np.maximum(upper, 0), 0)
+        d_lower, d_upper = (lower >= 0).astype(float), (upper > 0).astype(float)
+        d = self._new(d_lower, d_upper, 1)
+        self.num_binaries += int(((lower < 0) & (upper > 0)).sum())
+        one = np.ones(len(z))
+        self._add(np.r_[a, a], np.r_[z, a], np.r_[one, -one], -np.inf, 0.0, row_ids=a)  # z − a ≤ 0
+        self._add(np.r_[a, a, a], np.r_[a, z, d], np.r_[one, -one, -lower], -np.inf, -lower, row_ids=a)  # a − z − l d ≤ −l
+        self._add(np.r_[a, a], np.r_[a, d], np.r_[one, -upper], -np.inf, 0.0, row_ids=a)  # a − u d ≤ 0
+        return a
+
+    def solve(self, objective, extra_rows=(), time_limit_s=None):
+        """Minimises `objective` (dense over the variables) subject to the constraints and `extra_rows`."""
+        num_vars = len(self.var_lower)
+        matrix = scipy.sparse.coo_matrix(
+            (np.concatenate(self.vals), (np.concatenate(self.rows), np.concatenate(self.cols))),
+            shape=(len(self.row_lower), num_vars),
+        ).tocsr()
+        constraints = [scipy.optimize.LinearConstraint(matrix, self.row_lower, self.row_upper)]
+        constraints += [scipy.optimize.LinearConstraint(r, lo, hi) for r, lo, hi in extra_rows]
+        options = {"time_limit": max(time_limit_s, 1e-3)} if time_limit_s is not None else {}
+        return scipy.optimize.milp(objective, integrality=self.integrality, constraints=constraints,
+                                   bounds=scipy.optimize.Bounds(self.var_lower, self.var_upper), options=options)
+
+
+def _margin_objective(program, label, target):
+    objective = np.zeros(len(program.var_lower))
+    objective[program.logits[label]] += 1.0
+    objective[program.logits[target]] -= 1.0
+    return objective
+
+
+def minimal_margin(steps, x, label, target, epsilon, time_limit_s=None):
+    """The exact minimum of logit[label] − logit[target] over the clipped L∞ ball (`scipy.optimize.milp` result)."""
+    bounds = [(lo[0], hi[0]) for lo, hi in interval_bounds(steps, x[None], epsilon)]
+    lower_x, upper_x = input_box(x[None], epsilon)
+    program = _Program(steps, bounds, lower_x[0], upper_x[0])
+    return program.solve(_margin_objective(program, label, target), time_limit_s=time_limit_s), program
+
+
+def verify(model, steps, x, label, epsilon, time_limit_s=60.0):
+    """Whether every input of the L∞ ball of radius ε around `x` (clipped to [0, 1]) keeps `label`.
+
+    One program per target label whose interval bounds do not already exclude it; a negative margin is
+    a counterexample, re-checked with a Keras forward pass.
+
+    Args:
+        model: the keras.Model `steps` was read from (`bounds.network_steps`).
+        steps: its `Step`s.
+        x: float32 one example, e.g. (28, 28), in [0, 1].
+        label: its true label.
+        epsilon: the ball's radius.
+        time_limit_s: solver time for the whole example.
+
+    Returns:
+        A `Verification`.
+    """
+    start = time.perf_counter()
+    bounds = [(lo[0], hi[0]) for lo, hi in interval_bounds(steps, x[None], epsilon)]
+    lower_x, upper_x = input_box(x[None], epsilon)
+    program = _Program(steps, bounds, lower_x[0], upper_x[0])
+    logit_lower, logit_upper = bounds[-1]
+    candidates = [t for t in range(len(logit_lower)) if t != label and logit_lower[label] - logit_upper[t] <= 0]
+    unconfirmed = False
+    for target in sorted(candidates, key=lambda t: logit_lower[label] - logit_upper[t]):
+        remaining = time_limit_s - (time.perf_counter() - start)
+        result = program.solve(_margin_objective(program, label, target), time_limit_s=remaining)
+        if result.x is not None and result.fun <= 0:
+            x_adv = np.clip(result.x[: x.size], lower_x[0], upper_x[0]).reshape(x.shape).astype(np.float32)
+            predicted = int(np.argmax(model(x_adv[None], training=False)[0]))
+            if predicted != label:
+                return Verification("counterexample", time.perf_counter() - start, program.num_binaries, x_adv, predicted)
+            unconfirmed = True
+        elif result.status != 0:
+            return Verification("timeout", time.perf_counter() - start, program.num_binaries)
+    status = "unconfirmed" if unconfirmed else "robust"
+    return Verification(status, time.perf_counter() - start, program.num_binaries)
+
+
+def minimal_linf_distortion(steps, x, label, target, epsilon_max, time_limit_s=None):
+    """The exact smallest L∞ radius ε ≤ `epsilon_max` at which some input of the clipped ball reaches logit[target] ≥ logit[label].
+
+    A direct program: the big-M bounds come from the ball of radius `epsilon_max`, one more variable ε,
+    |x − x₀| ≤ ε, and the objective ε.
+
+    Returns:
+        (ε; inf when no such input exists within `epsilon_max`; NaN on a timeout — and the `milp` result).
+    """
+    bounds = [(lo[0], hi[0]) for lo, hi in interval_bounds(steps, x[None], epsilon_max)]
+    lower_x, upper_x = input_box(x[None], epsilon_max)
+    program = _Program(steps, bounds, lower_x[0], upper_x[0])
+    eps = program._new(np.zeros(1), np.full(1, epsilon_max), 0)[0]
+    num_vars, size, x0 = len(program.var_lower), x.size, np.asarray(x, dtype=np.float64).reshape(-1)
+    ball = scipy.sparse.lil_matrix((2 * size, num_vars))
+    ball[np.arange(size), np.arange(size)] = 1.0
+    ball[size + np.arange(size), np.arange(size)] = -1.0
+    ball[:, eps] = -1.0
+    reach = -_margin_objective(program, label, target)[None]
+    objective = np.zeros(num_vars)
+    objective[eps] = 1.0
+    result = program.solve(objective, [(ball.tocsr(), -np.inf, np.r_[x0, -x0]), (reach, 0.0, np.inf)], time_limit_s)
+    distortion = {0: lambda: float(result.fun), 2: lambda: np.inf}.get(result.status, lambda: np.nan)()
+    return distortion, result
