@@ -74,6 +74,8 @@ def plan(attack, model, x, y, *, target_policy, seed, output, name, chunk_size=2
 def attack_chunks(jobs, executor):
     """Attacks the missing chunks of every job in one executor stage; the driver saves each as it arrives."""
     pending = [(job, number, chunk) for job in jobs for number, chunk in job.missing]
+    if not pending:
+        return
     handles = {}
     for job, _, _ in pending:
         if id(job.model) not in handles:
@@ -86,7 +88,8 @@ def attack_chunks(jobs, executor):
         records.save(job.paths[number])
         job.chunks[number] = records
 
-    executor.map("attacking", attack_chunk, units, on_done=save, labels=labels)
+    attacked = ", ".join(dict.fromkeys(job.name for job, _, _ in pending))  # the progress line names the models
+    executor.map(f"attacking {attacked}", attack_chunk, units, on_done=save, labels=labels)
     by_label = dict(zip(labels, (job for job, _, _ in pending)))
     for timing in executor.timings[len(executor.timings) - len(pending):]:
         by_label[timing.unit].time_s += timing.seconds
