@@ -171,7 +171,8 @@ def _audit_object(node, path, where):
     name = config.get("name") if isinstance(config, dict) else None
     itself = where if name is None else f"'{name}'"
     registered_name = node.get("registered_name")
-    if registered_name in PROJECT_LAYERS and PROJECT_LAYERS[registered_name].__name__ == class_name:
+    project_layer = PROJECT_LAYERS.get(registered_name) if isinstance(registered_name, str) else None
+    if project_layer is not None and project_layer.__name__ == class_name:
         return f"layer '{name}'"
     if registered_name not in (None, class_name):
         raise ModelError(

@@ -26,7 +26,7 @@ def test_attack_reaches_exact_nearest_error(quadratic, domain):
         x, y = SPEC.sample(4, stream=98, label=1)
     else:
         x, y = SPEC.sample(4, stream=99)
-    records = domains.attack_in_domain(LBFGSAttack(AttackSettings()), quadratic, x, y, domain,
+    records = domains.attack_in_domain(LBFGSAttack(AttackSettings(jit_compile=False)), quadratic, x, y, domain,
                                        target_policy="closest", progress=False)
     _, exact = quadric_oracle.nearest_errors(x, matrix, b, domain)
     assert records.success.all() and np.isfinite(exact).all()
