@@ -26,3 +26,21 @@ def bootstrap_ci(values, statistic=np.mean, num_resamples=1000, confidence=0.95,
     alpha = (1.0 - confidence) / 2.0
     low, high = np.quantile(estimates, [alpha, 1.0 - alpha])
     return float(low), float(high)
+
+
+def bootstrap_rate_ci(num_events, n, num_resamples=1000, confidence=0.95, seed=0):
+    """Percentile bootstrap confidence interval of a rate (`num_events` of `n`, e.g. errors on a test set).
+
+    Resampling n 0/1 values with replacement and counting the ones is a Binomial(n, num_events / n)
+    draw, so this equals `bootstrap_ci` over the 0/1 values without building the (num_resamples, n) matrix.
+
+    Returns:
+        `(low, high)` as fractions; `(nan, nan)` for n = 0.
+    """
+    if n == 0:
+        return float("nan"), float("nan")
+    rng = np.random.default_rng(seed)
+    estimates = rng.binomial(int(n), num_events / n, size=num_resamples) / n
+    alpha = (1.0 - confidence) / 2.0
+    low, high = np.quantile(estimates, [alpha, 1.0 - alpha])
+    return float(low), float(high)

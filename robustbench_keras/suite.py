@@ -144,6 +144,10 @@ def load_suite(path, **overrides):
     dataset = _check_dataset(raw.get("dataset", "mnist"), where)
     attack = _check_attack(raw.get("attack") or {}, f"{where}: attack")
     scorers = _check_scorers(raw.get("scorers") or {}, where)
+    baseline = getattr(scorers.get("adversarial_training"), "baseline", None)
+    if baseline is not None and baseline not in models:
+        raise SuiteError(f"{where}: scorers.adversarial_training.baseline: expected one of the suite's models "
+                         f"({', '.join(models)}), got '{baseline}'; add it to models")
     if raw.get("seed", 0) < 0:
         raise SuiteError(f"{where}: seed: expected a non-negative integer, got {raw['seed']}")
     if raw.get("max_epochs") is not None and raw["max_epochs"] < 1:
@@ -260,4 +264,7 @@ def _check_scorers(section, where):
     if "feature_squeezing" in result and "min_distortion" not in result:
         raise SuiteError(f"{where}: scorers.feature_squeezing: needs scorers.min_distortion (it detects those "
                          "adversarials)")
+    if "adversarial_training" in result and "min_distortion" not in result:
+        raise SuiteError(f"{where}: scorers.adversarial_training: needs scorers.min_distortion (it compares those "
+                         "distortions)")
     return result

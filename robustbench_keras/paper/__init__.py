@@ -1,4 +1,4 @@
-"""The paper's own numbers for Tables 1-5 (Szegedy et al. 2014, arXiv 1312.6199), as data.
+"""The paper's own numbers for Tables 1-5 and Section 4.2 (Szegedy et al. 2014, arXiv 1312.6199), as data.
 
 `paper/szegedy2014.json`, shipped as package data, holds them: error rates as fractions, with a
 source note. It is their only copy (the zoo reads its paper errors from it). Model ids match the zoo's (`fc10_wd1e-4`, ..., `fc100_100_10_p2`); Table 5's layers are AlexNet's
@@ -53,6 +53,9 @@ SCHEMA = {
                    "properties": {"rows": _TRANSFER_ROWS, "controls": _CONTROLS,
                                   "magnified": {"type": "object", "required": ["stddev", "rows", "controls"],
                                                 "properties": {"rows": _TRANSFER_ROWS, "controls": _CONTROLS}}}},
+        "section4_2": {"type": "object", "required": ["rows"], "properties": {"rows": {"type": "array", "items": {
+            "type": "object", "required": ["model", "paper_name", "test_error", "relation"],
+            "properties": {"test_error": _RATE, "relation": {"enum": ["equal", "about", "below"]}}}}}},
         "table5": {"type": "object", "required": ["model", "layers"],
                    "properties": {"layers": {"type": "array", "items": {
                        "type": "object", "required": ["name", "kind", "shape", "stride", "bound"]}}}},

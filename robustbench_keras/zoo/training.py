@@ -26,6 +26,19 @@ class _EpochProgress(keras.callbacks.Callback):
         self.bar.update(1, info=f"loss {(logs or {}).get('loss', float('nan')):.4f}")
 
 
+class _TestErrorHistory(keras.callbacks.Callback):
+    """Appends {"epoch", "test_error"} to `history` after every epoch."""
+
+    def __init__(self, history, x_test, y_test):
+        super().__init__()
+        self.history_rows, self.x_test, self.y_test = history, x_test, y_test
+
+    def on_epoch_end(self, epoch, logs=None):
+        from robustbench_keras.evaluation import error_rate
+
+        self.history_rows.append({"epoch": epoch + 1, "test_error": error_rate(self.model, self.x_test, self.y_test)})
+
+
 def optimizer(recipe, learning_rate, num_steps):
     """The recipe's optimiser with its schedule over `num_steps` steps."""
     if recipe.schedule == "cosine":
@@ -35,12 +48,13 @@ def optimizer(recipe, learning_rate, num_steps):
     return keras.optimizers.Adam(learning_rate)
 
 
-def _fit(model, x, y, recipe, epochs, learning_rate, loss, desc, progress):
+def _fit(model, x, y, recipe, epochs, learning_rate, loss, desc, progress, callbacks=()):
     num_steps = epochs * -(-len(x) // recipe.batch_size)
     model.compile(optimizer=optimizer(recipe, learning_rate, num_steps), loss=loss)
     with Progress(desc, total=epochs, unit="epoch", enabled=progress) as bar:
         model.fit(
-            x, y, batch_size=recipe.batch_size, epochs=epochs, shuffle=True, verbose=0, callbacks=[_EpochProgress(bar)]
+            x, y, batch_size=recipe.batch_size, epochs=epochs, shuffle=True, verbose=0,
+            callbacks=[*callbacks, _EpochProgress(bar)],
         )
 
 
@@ -71,7 +85,7 @@ def _pretrain_autoencoder(model, x, recipe, progress):
     )
 
 
-def train(model, recipe, x, y, seed=0, progress=True):
+def train(model, recipe, x, y, seed=0, progress=True, x_test=None, y_test=None, history=None):
     """Trains `model` in place by `recipe` on images `x` with labels `y`.
 
     Args:
@@ -82,6 +96,8 @@ def train(model, recipe, x, y, seed=0, progress=True):
         seed: seeds Keras's, NumPy's and TensorFlow's generators (shuffling, decoder weights), so the
             same seed and starting weights give the same trained weights on one machine.
         progress: show one progress line per phase on stderr.
+        x_test, y_test, history: with all three given, {"epoch", "test_error"} of every supervised epoch
+            is appended to the list `history` (as `zoo.adversarial_training.train` records it).
 
     Returns:
         The same `model`, trained.
@@ -104,6 +120,7 @@ def train(model, recipe, x, y, seed=0, progress=True):
         keras.losses.SparseCategoricalCrossentropy(from_logits=True),
         f"training {model.name}",
         progress,
+        callbacks=[_TestErrorHistory(history, x_test, y_test)] if history is not None and x_test is not None else (),
     )
     if encoder is not None:
         encoder.trainable = True

@@ -52,6 +52,8 @@ def test_the_sidecar_records_time_errors_and_keys(small_mnist, tmp_path):
     assert info["recipe"]["epochs"] == 1 and info["train_time_s"] > 0
     assert info["test_error"] == error_rate(model, *small_mnist.split("test"))
     assert 0 < info["train_error"] < 0.5
+    # The test error after every epoch; after the last (only) one it is the model's final test error.
+    assert info["history"] == [{"epoch": 1, "test_error": info["test_error"]}] and "attack_time_s" not in info
 
 
 def test_the_key_separates_recipe_seed_and_data(small_mnist, mnist, tmp_path):
