@@ -7,7 +7,8 @@ points the project's batched L-BFGS attack (small budget, `AdversarialTraining.n
 `max_evaluations`) finds against the model being trained, from fresh training examples. Each epoch's
 batches carry `mix_ratio` pool points (`mixed_epoch`).
 
-Level "input" attacks the whole model on images. Level "layer" keeps one pool per hidden layer k:
+Level "input" attacks the whole model on images. Level "layer" keeps one pool per hidden layer k
+(every hidden layer, or those in `AdversarialTraining.layers`):
 points in the space of layer k's sigmoid outputs (in [0, 1], so the box attack applies) made against
 the sub-model of the layers above k, which alone they train; the layers alternate epoch by epoch, and
 every epoch also trains the whole model on the clean data. Each epoch's test error and the pool's mean
@@ -30,6 +31,7 @@ import_tensorflow()
 import keras  # noqa: E402  (after TensorFlow's silenced import)
 
 ATTACK_BATCH_SIZE = 256  # rows per compiled attack batch, at most
+ATTACK_JIT_COMPILE = "auto"  # the pool attack's `AttackSettings.jit_compile` (tiny test pools skip XLA's compile)
 _UPPERS = weakref.WeakKeyDictionary()  # model -> {layer index: the model of the layers above}
 
 
@@ -76,7 +78,8 @@ def attack_points(settings, model, x, y, seed):
     # One batch size per pool (the solver pads every batch to it), so a run compiles its kernels once.
     attack = LBFGSAttack(AttackSettings(num_c_steps=settings.num_c_steps, max_evaluations=settings.max_evaluations,
                                         rescue_evaluations=settings.max_evaluations,
-                                        batch_size=min(ATTACK_BATCH_SIZE, settings.pool_size)))
+                                        batch_size=min(ATTACK_BATCH_SIZE, settings.pool_size),
+                                        jit_compile=ATTACK_JIT_COMPILE))
     targets = choose_targets(settings.target_policy, model, x, y, seed=seed)
     records = attack.run(model, x, targets, y)
     return records.x_adv, records.distortion_rms
@@ -144,7 +147,11 @@ class _Trainer:
         self.batch_size = recipe.batch_size
         steps = recipe.epochs * -(-len(x) // round(recipe.batch_size * (1 - self.settings.mix_ratio)))
         _compile(model, recipe, steps)
-        self.layers = [0] if self.settings.level == "input" else list(range(1, self._num_hidden() + 1))
+        self.layers = [0] if self.settings.level == "input" else list(
+            self.settings.layers or range(1, self._num_hidden() + 1))
+        if max(self.layers) > self._num_hidden():
+            raise ValueError(f"AdversarialTraining.layers: {model.name} has {self._num_hidden()} hidden layers, "
+                             f"got {self.settings.layers}")
         self.uppers = {k: upper_model(model, k) if k else model for k in self.layers}
         self.pools = dict.fromkeys(self.layers)
         self.turns = dict.fromkeys(self.layers, 0)

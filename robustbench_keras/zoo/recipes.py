@@ -38,6 +38,7 @@ class AdversarialTraining:
         num_c_steps: the attack's c-search steps per example (`AttackSettings.num_c_steps`).
         max_evaluations: the attack's objective evaluations per inner solve.
         target_policy: "random" or "next" targets of the attack (`attacks.TARGET_POLICIES`).
+        layers: with level "layer", the hidden layers (1-based) that get a pool, in turn; empty: all.
     """
 
     level: str = "input"
@@ -48,8 +49,12 @@ class AdversarialTraining:
     num_c_steps: int = 3
     max_evaluations: int = 20
     target_policy: str = "random"
+    layers: tuple = ()
 
     def __post_init__(self):
+        object.__setattr__(self, "layers", tuple(int(k) for k in self.layers))
+        if any(k < 1 for k in self.layers) or (self.layers and self.level != "layer"):
+            raise ValueError(f"AdversarialTraining.layers: expected hidden layers >= 1 with level 'layer', got {self}")
         if self.level not in ADVERSARIAL_LEVELS:
             raise ValueError(f"AdversarialTraining.level: expected one of {ADVERSARIAL_LEVELS}, got {self.level!r}")
         if not 0 < self.refresh_fraction <= 1 or not 0 <= self.mix_ratio < 1:

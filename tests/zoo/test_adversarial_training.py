@@ -78,15 +78,35 @@ def test_layer_pool_lives_in_the_hidden_space_and_trains_only_the_layers_above(t
     assert not np.array_equal(before["logits"][0], trained.get_layer("logits").get_weights()[0])
 
 
-def test_same_seed_gives_the_same_weights_and_the_layers_alternate(images):
-    recipe = _recipe("layer", epochs=2)
+def test_same_seed_gives_the_same_weights_and_history(images, monkeypatch):
+    monkeypatch.setattr(at, "ATTACK_JIT_COMPILE", False)  # XLA's compile costs more than these tiny pools
+    recipe = _recipe("input", epochs=2, pool_size=16)
     model = zoo.build("fc100_100_10", 0, recipe)
     initial = model.get_weights()
     runs = []
-    for _ in range(2):  # the same model object, so the attack's kernels compile once
+    for _ in range(2):  # the same model object, so the attack's graphs are traced once
         model.set_weights(initial)
-        runs.append((at.train(model, recipe, *images, seed=3, progress=False), model.get_weights()))
+        runs.append((at.train(model, recipe, *[a[:300] for a in images], seed=3, progress=False), model.get_weights()))
     assert runs[0][0]["history"] == runs[1][0]["history"]
     assert all(np.array_equal(a, b) for a, b in zip(runs[0][1], runs[1][1]))
     assert not np.array_equal(initial[0], runs[0][1][0])
-    assert [row["layer"] for row in runs[0][0]["history"]] == [1, 2] and runs[0][0]["attack_time_s"] > 0
+    assert [row["layer"] for row in runs[0][0]["history"]] == [0, 0] and runs[0][0]["attack_time_s"] > 0
+
+
+@pytest.mark.parametrize("layers, expected", [((), [1, 2, 1]), ((2,), [2, 2, 2])])
+def test_layer_pools_take_turns(images, monkeypatch, layers, expected):
+    attacked = []
+
+    def unchanged(settings, model, x, y, seed):  # stands in for the attack: records which space it ran in
+        attacked.append(x.shape[1])
+        return x, np.full(len(x), 0.1)
+
+    monkeypatch.setattr(at, "attack_points", unchanged)
+    recipe = _recipe("layer", epochs=3, layers=layers)
+    out = at.train(zoo.build("fc100_100_10", 0, recipe), recipe, *[a[:200] for a in images], seed=0, progress=False)
+    assert [row["layer"] for row in out["history"]] == expected
+    assert attacked == [100] * 3  # one refresh an epoch (refresh_epochs 1), in the 100-unit hidden space
+    with pytest.raises(ValueError, match="has 2 hidden layers"):
+        at.train(zoo.build("fc100_100_10", 0, recipe), _recipe("layer", layers=(3,)), *images, progress=False)
+    with pytest.raises(ValueError, match="layers"):
+        AdversarialTraining(level="input", layers=(1,))
