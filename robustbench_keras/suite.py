@@ -278,11 +278,10 @@ def _check_spheres(raw, dataset, models, attack, scorers, where):
     from robustbench_keras import zoo
 
     is_spheres = dataset == SPHERES
-    if not is_spheres:
-        for key, wrong in (("spheres", "spheres" in raw), ("scorers.spheres", SPHERES in scorers),
-                           ("attack.domain", attack.domain != "box")):
-            if wrong:
-                raise SuiteError(f"{where}: {key}: applies to dataset: spheres only (this suite uses {dataset})")
+    for key, wrong in (("spheres", "spheres" in raw), ("scorers.spheres", SPHERES in scorers),
+                       ("attack.domain", attack.domain != "box")):
+        if wrong and not is_spheres:
+            raise SuiteError(f"{where}: {key}: applies to dataset: spheres only (this suite uses {dataset})")
     try:
         spec = build_settings(SpheresSpec, raw.get("spheres") or {}, f"{where}: spheres") if is_spheres else None
     except DataError as error:

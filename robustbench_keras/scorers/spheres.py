@@ -94,7 +94,7 @@ def theory(mu, dimension):
             "cap": spheres_theory.cap_mean_distance(mu, dimension)}
 
 
-def exact_section(model, spec, x, y, distance, domain):
+def exact_section(model, spec, x, distance, domain):
     """The quadratic net's exact mu(E) (Imhof), exact d(E) (quadric oracle) and the attack's ratio to it;
     None for another model."""
     form = spheres_nets.quadratic_form(model)
@@ -123,11 +123,11 @@ def run(settings, context):
         distance, context.records[model_id] = nearest_error_distances(model, attack, x, y, seed, context.progress)
         summary = distance_summary(distance, settings.num_resamples, seed)
         bounds = theory(errors["inner"]["error"], spec.dimension)
+        found = bounds["bound"] and summary["mean"] is not None
         section = {"dimension": spec.dimension, "domain": attack.settings.domain, "error_rate": errors,
                    "distance": summary, **bounds,
-                   "ratio_to_bound": summary["mean"] / bounds["bound"] if bounds["bound"] and summary["mean"] is not None
-                   else None}
-        exact = exact_section(model, spec, x, y, distance, attack.settings.domain)
+                   "ratio_to_bound": summary["mean"] / bounds["bound"] if found else None}
+        exact = exact_section(model, spec, x, distance, attack.settings.domain)
         if exact is not None:
             section["exact"] = exact
         context.entries[model_id].sections[NAME] = section
@@ -188,8 +188,8 @@ def figures(document, context):
 
     names = display_names(document, None)
     entries = [e for e in document["entries"] if lookup(e, NAME)]
-    points = [(names[e["id"]], e[NAME]["error_rate"]["inner"]["error"], e[NAME]["distance"]["mean"])
-              for e in entries if e[NAME]["error_rate"]["inner"]["error"] > 0 and (e[NAME]["distance"]["mean"] or 0) > 0]
+    points = [(names[e["id"]], e[NAME]["error_rate"]["inner"]["error"], e[NAME]["distance"]["mean"]) for e in entries]
+    points = [(name, mu, distance) for name, mu, distance in points if mu > 0 and (distance or 0) > 0]  # log axes
     result = []
     if points:
         result.append(("Adversarial spheres: d(E) against mu(E), the Theorem 5.1 bound and the spherical cap",

@@ -75,7 +75,7 @@ def test_slice_plane_is_orthonormal_and_holds_both_points():
     rng = np.random.default_rng(0)
     x, x_adv = rng.normal(size=30), rng.normal(size=30)
     plane = Plane.through(x, x_adv, 1.3, 16)
-    assert abs(plane.e1 @ plane.e2) < 1e-12 and np.isclose(plane.e1 @ plane.e1, 1) and np.isclose(plane.e2 @ plane.e2, 1)
+    np.testing.assert_allclose(np.stack([plane.e1, plane.e2]) @ np.stack([plane.e1, plane.e2]).T, np.eye(2), atol=1e-12)
     np.testing.assert_allclose(plane.point[0] * plane.e1 + plane.point[1] * plane.e2, x, atol=1e-12)
     np.testing.assert_allclose(plane.error[0] * plane.e1 + plane.error[1] * plane.e2, x_adv, atol=1e-12)
     assert [grid.shape for grid in plane.grids()] == [(16, 16, 30)] * 2
