@@ -15,6 +15,6 @@ def error_rate(model, x, y):
     return float(np.mean(predict_labels(model, x) != y))
 
 
-def clean_errors(model, dataset, splits=("train", "test", "p1", "p2")):
-    """{split: error rate} of `model` on each named split of `dataset`."""
-    return {split: error_rate(model, *dataset.split(split)) for split in splits}
+def clean_errors(model, dataset, splits=None):
+    """{split: error rate} of `model` on each named split of `dataset` (None: all of its `split_names`)."""
+    return {split: error_rate(model, *dataset.split(split)) for split in splits or dataset.split_names}

@@ -14,7 +14,8 @@ from pathlib import Path
 import yaml
 
 from robustbench_keras.attacks.settings import AttackSettings, check_tfp_only_keys
-from robustbench_keras.errors import SuiteError
+from robustbench_keras.data.spheres import NAME as SPHERES, SpheresSpec
+from robustbench_keras.errors import DataError, SuiteError
 from robustbench_keras.executors import EXECUTOR_NAMES, RAY_INSTALL_HINT
 from robustbench_keras.scorers import SCORER_NAMES
 from robustbench_keras.settings import build_settings, check_type
@@ -26,7 +27,7 @@ class Suite:
 
     Attributes:
         name: the suite's name, used in reports.
-        dataset: "mnist" or "fashion_mnist".
+        dataset: "mnist", "fashion_mnist" or "spheres" (generated, Gilmer et al. 2018).
         models: zoo model ids, in the order the tables list them.
         seed: seed of training, sampling, targets and noise.
         output: folder for the leaderboard, tables, figures and per-example records.
@@ -41,6 +42,8 @@ class Suite:
             Not part of `hash`: both executors give the same results.
         ray_address: the Ray cluster of `executor: ray` (e.g. "auto" or "ray://head:10001"); None:
             Ray's `RAY_ADDRESS` variable, else a local Ray started for the run.
+        spheres: the `SpheresSpec` (section `spheres:`: dimension, radius, seed, num_train, num_test) of
+            `dataset: spheres`, else None.
     """
 
     name: str
@@ -56,6 +59,7 @@ class Suite:
     path: str = "<suite>"
     executor: str = "in_process"
     ray_address: typing.Optional[str] = None
+    spheres: typing.Optional[SpheresSpec] = None
 
     def recipe_for(self, model_id):
         """The training recipe of a zoo model in this suite (its own, capped by `max_epochs`)."""
@@ -94,6 +98,8 @@ class Suite:
             "attack": dataclasses.asdict(self.attack),
             "scorers": {name: dataclasses.asdict(s) for name, s in self.scorers.items()},
         }
+        if self.spheres is not None:  # only then, so that the other suites' hashes stay as they were
+            content["spheres"] = dataclasses.asdict(self.spheres)
         return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
 
 
@@ -110,6 +116,7 @@ _TOP_LEVEL_TYPES = {
     "scorers": dict,
     "executor": str,
     "ray_address": typing.Optional[str],
+    "spheres": dict,
 }
 
 
@@ -148,6 +155,7 @@ def load_suite(path, **overrides):
     if baseline is not None and baseline not in models:
         raise SuiteError(f"{where}: scorers.adversarial_training.baseline: expected one of the suite's models "
                          f"({', '.join(models)}), got '{baseline}'; add it to models")
+    spheres = _check_spheres(raw, dataset, models, attack, scorers, where)
     if raw.get("seed", 0) < 0:
         raise SuiteError(f"{where}: seed: expected a non-negative integer, got {raw['seed']}")
     if raw.get("max_epochs") is not None and raw["max_epochs"] < 1:
@@ -171,6 +179,7 @@ def load_suite(path, **overrides):
         path=where,
         executor=executor,
         ray_address=raw.get("ray_address"),
+        spheres=spheres,
     )
 
 
@@ -268,3 +277,31 @@ def _check_scorers(section, where):
         raise SuiteError(f"{where}: scorers.adversarial_training: needs scorers.min_distortion (it compares those "
                          "distortions)")
     return result
+
+
+def _check_spheres(raw, dataset, models, attack, scorers, where):
+    """The `SpheresSpec` of a spheres suite (None otherwise), and that models, scorers and the attack's
+    domain fit the dataset: spheres models, the `spheres` scorer and domains unbounded | sphere go together."""
+    from robustbench_keras import zoo
+
+    is_spheres = dataset == SPHERES
+    for key, wrong in (("spheres", "spheres" in raw), ("scorers.spheres", SPHERES in scorers),
+                       ("attack.domain", attack.domain != "box")):
+        if wrong and not is_spheres:
+            raise SuiteError(f"{where}: {key}: applies to dataset: spheres only (this suite uses {dataset})")
+    try:
+        spec = build_settings(SpheresSpec, raw.get("spheres") or {}, f"{where}: spheres") if is_spheres else None
+    except DataError as error:
+        raise SuiteError(f"{where}: {error}") from None
+    for index, model_id in enumerate(models):
+        dimension = zoo.get(model_id).dimension
+        if dimension != (spec.dimension if is_spheres else 0):
+            expected = f"a spheres model of dimension {spec.dimension}" if is_spheres else "an image model"
+            raise SuiteError(f"{where}: models[{index}]: '{model_id}' is not {expected} (dataset: {dataset})")
+    if is_spheres:
+        if attack.domain == "box":
+            raise SuiteError(f"{where}: attack.domain: expected unbounded or sphere for dataset: spheres, got box")
+        others = [name for name in scorers if name != SPHERES]
+        if others:
+            raise SuiteError(f"{where}: scorers.{others[0]}: does not apply to dataset: spheres (use scorers.spheres)")
+    return spec

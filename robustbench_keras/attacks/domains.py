@@ -17,8 +17,6 @@ from robustbench_keras.attacks.records import AttackRecords
 from robustbench_keras.attacks.run import run_attack
 from robustbench_keras.errors import SuiteError
 
-DOMAINS = ("box", "unbounded", "sphere")
-
 
 class _ToDomain(tf.keras.layers.Layer):
     """u in [0, 1]^d -> x = (u - 1/2) 2 S, then (sphere) projected to radius `radius`."""
@@ -46,23 +44,22 @@ def to_ambient(u, half_width, radius=None):
     return x if radius is None else radius * x / np.linalg.norm(x, axis=1, keepdims=True)
 
 
-def attack_in_domain(attack, model, x, labels, domain, half_width=8.0, **run_options):
-    """`run_attack` on `domain`, distortions measured in the ambient space of x.
+def attack_in_domain(attack, model, x, labels, half_width=8.0, **run_options):
+    """`run_attack` on the attack's `settings.domain`, distortions measured in the ambient space of x.
 
     Args:
-        attack: e.g. `LBFGSAttack` (margin loss recommended: it converges to the minimal distortion).
+        attack: e.g. `LBFGSAttack` (margin loss recommended: it converges to the minimal distortion); its
+            `AttackSettings.domain` ("box", "unbounded" or "sphere") says where adversarials may lie.
         model: Keras model on flat inputs (n, d) returning logits.
         x: (n, d) inputs; for "unbounded" and "sphere" any real values inside the cube [-S, S]^d.
         labels: int (n,).
-        domain: one of `DOMAINS`.
         half_width: S, the cube's half width for "unbounded" and "sphere".
         **run_options: passed to `run_attack` (target_policy, seed, targets, progress).
 
     Returns:
         AttackRecords in example order, x_adv and distortions in the ambient space.
     """
-    if domain not in DOMAINS:
-        raise SuiteError(f"attack: domain must be one of {', '.join(DOMAINS)}, got {domain!r}")
+    domain = attack.settings.domain
     if domain == "box":
         return run_attack(attack, model, x, labels, **run_options)
     x = np.asarray(x, dtype=np.float64)

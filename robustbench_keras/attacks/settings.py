@@ -13,6 +13,7 @@ from robustbench_keras.attacks.objective import LOSSES, objective_formula
 from robustbench_keras.errors import SuiteError
 
 INNER_SOLVERS = ("batched", "tfp")
+DOMAINS = ("box", "unbounded", "sphere")
 _TFP_ONLY = ("tfp_max_iterations", "tfp_max_line_search_iterations")
 
 
@@ -73,6 +74,8 @@ class AttackSettings:
         jit_compile: compile the kernels with XLA (true), run them as TensorFlow graphs (false), or
             "auto": XLA unless the model has convolution or pooling layers, whose gradients XLA's
             CPU backend computes 8x slower than TensorFlow's oneDNN kernels.
+        domain: where adversarials may lie: "box" (the [0, 1] pixel box), "unbounded" (R^d) or "sphere"
+            (the sphere the input lies on, Gilmer et al.'s manifold attack); see `attacks/domains.py`.
     """
 
     inner_solver: str = "batched"
@@ -96,6 +99,7 @@ class AttackSettings:
     projection_competitors: int = 3
     success_margin: float = 1e-3
     jit_compile: bool | str = "auto"
+    domain: str = "box"
 
     def __post_init__(self):
         checks = {
@@ -116,6 +120,7 @@ class AttackSettings:
             "projection_step": dict(kind=float, low=0),
             "projection_competitors": dict(kind=int, low=1, low_open=False),
             "success_margin": dict(kind=float, low=0, low_open=False),
+            "domain": dict(kind=str, choices=DOMAINS),
         }
         for name, check in checks.items():
             object.__setattr__(self, name, _check(name, getattr(self, name), **check))
@@ -127,7 +132,7 @@ class AttackSettings:
     def kernel_options(self):
         """The settings that enter the compiled kernels (the c search's and the rescue's do not), as a
         hashable tuple."""
-        skipped = ("initial_c", "c_factor", "num_c_steps", "rescue_evaluations")
+        skipped = ("initial_c", "c_factor", "num_c_steps", "rescue_evaluations", "domain")
         return tuple((f.name, getattr(self, f.name)) for f in dataclasses.fields(self) if f.name not in skipped)
 
     def to_json(self):

@@ -16,11 +16,11 @@ import json
 
 import numpy as np
 
-from robustbench_keras.data import fingerprint, idx, sources, splits
+from robustbench_keras.data import fingerprint, idx, sources, spheres, splits
 from robustbench_keras.errors import DataError
 from robustbench_keras.progress import Progress
 
-DATASET_NAMES = tuple(sources.OFFICIAL)
+DATASET_NAMES = tuple(sources.OFFICIAL) + (spheres.NAME,)
 SPLIT_NAMES = splits.SPLIT_NAMES
 NUM_CLASSES = 10  # both datasets: the digits, or ten kinds of clothing
 
@@ -49,6 +49,7 @@ class Dataset:
     x_test: np.ndarray
     y_test: np.ndarray
     fingerprint_json: str = dataclasses.field(repr=False)
+    split_names = SPLIT_NAMES
 
     @property
     def fingerprint(self):
@@ -64,8 +65,9 @@ class Dataset:
         return splits.select(self, name)
 
 
-def load_dataset(name="mnist", data_dir=None, download_dir=None, progress=True):
-    """Loads a dataset from a local folder or through tensorflow-datasets' download manager.
+def load_dataset(name="mnist", data_dir=None, download_dir=None, progress=True, spheres_spec=None):
+    """Loads a dataset from a local folder or through tensorflow-datasets' download manager, or the
+    generated spheres (`data/spheres.py`, no files).
 
     Loading the same unchanged files again in the same process returns the same (read-only) `Dataset`.
 
@@ -75,14 +77,17 @@ def load_dataset(name="mnist", data_dir=None, download_dir=None, progress=True):
             sub-folder per dataset (`mnist/`, `fashion_mnist/` or `fashion-mnist/`); None downloads them.
         download_dir: the download cache when `data_dir` is None; None: tensorflow-datasets' default.
         progress: print a progress line to stderr.
+        spheres_spec: the `SpheresSpec` of "spheres" (None: its defaults).
 
     Returns:
-        The `Dataset`.
+        The `Dataset` (a `SpheresDataset` for "spheres").
 
     Raises:
         DataError: unknown name, missing or corrupt files, a local folder holding another dataset's files,
             a download that does not match the official files, or no network and nothing cached.
     """
+    if name == spheres.NAME:
+        return spheres.SpheresDataset(spheres_spec or spheres.SpheresSpec())
     if name not in sources.OFFICIAL:
         raise DataError(f"dataset {name!r}: unknown; expected one of {', '.join(DATASET_NAMES)}")
     if data_dir is not None:

@@ -34,7 +34,10 @@ def build_document(suite, dataset, entries, sections=None):
 
 
 def attack_description(suite):
-    """The attack's effective settings (defaults included) and the target policy ("none" if nothing is attacked)."""
+    """The attack's effective settings (defaults included) and the target policy ("none" if nothing is attacked;
+    "closest", the other class, for the spheres)."""
     min_distortion = suite.scorers.get("min_distortion")
     target_policy = min_distortion.target_policy if min_distortion is not None else "none"
+    if "spheres" in suite.scorers:
+        target_policy = "closest"
     return dict(suite.attack.to_json(), target_policy=target_policy)

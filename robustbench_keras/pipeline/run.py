@@ -45,7 +45,8 @@ def run_suite(suite, progress=True, executor=None):
     with _only_run(output), _executor_for(suite, executor, progress) as executor:
         if leaderboard_path.exists():
             load_leaderboard(leaderboard_path)  # refuse a corrupt leaderboard before any work
-        dataset = load_dataset(suite.dataset, data_dir=suite.data_dir, progress=progress)
+        dataset = load_dataset(suite.dataset, data_dir=suite.data_dir, progress=progress,
+                           spheres_spec=suite.spheres)
         start = time.perf_counter()
         models, entries = prepare_zoo_models(suite, dataset, progress)
         stage_times = {"models_s": time.perf_counter() - start}

@@ -52,7 +52,8 @@ def submit_model(model_path, suite, *, name, authors=(), link=None, description=
     model_sha256 = file_sha256(model_path) if Path(model_path).is_file() else None
     _check_not_present(load_leaderboard(leaderboard), name, model_sha256, update, leaderboard)
     model = load_submitted_model(model_path, trust_model_code=trust_model_code, max_size_bytes=max_size_bytes)
-    dataset = load_dataset(suite.dataset, data_dir=suite.data_dir, progress=progress)
+    dataset = load_dataset(suite.dataset, data_dir=suite.data_dir, progress=progress,
+                           spheres_spec=suite.spheres)
     validated = validate_on_dataset(model, dataset, source=str(model_path))
     models, entries = prepare_zoo_models(suite, dataset, progress)
     models[name] = validated.model

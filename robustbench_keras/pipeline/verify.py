@@ -66,7 +66,8 @@ def verify_entries(suite, entry_id=None, num_distortion_examples=0, progress=Tru
     if not entries:
         known = ", ".join(e["id"] for e in document["entries"])
         raise LeaderboardError(f"leaderboard: no entry '{entry_id}' (entries: {known})")
-    dataset = load_dataset(suite.dataset, data_dir=suite.data_dir, progress=progress)
+    dataset = load_dataset(suite.dataset, data_dir=suite.data_dir, progress=progress,
+                           spheres_spec=suite.spheres)
     checks = []
     for entry in entries:
         model = _load_entry_model(entry, suite, dataset)

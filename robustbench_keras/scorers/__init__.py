@@ -5,7 +5,8 @@
 - `spectral`: Table 5 (layerwise upper Lipschitz bounds);
 - `unit_semantics`: Property 1 (units versus random directions);
 - `feature_squeezing`: the feature-squeezing detector (Xu et al. 2018) on the L-BFGS adversarials;
-- `adversarial_training`: Section 4.2 (models trained with adversarial examples beside their baseline).
+- `adversarial_training`: Section 4.2 (models trained with adversarial examples beside their baseline);
+- `spheres`: adversarial spheres (Gilmer et al. 2018), error rate against distance to the nearest error.
 
 Every scorer module follows one contract (CONTRIBUTING.md shows a worked example):
 
@@ -21,7 +22,8 @@ import importlib
 
 from robustbench_keras.errors import SuiteError
 
-SCORER_NAMES = ("min_distortion", "transfer", "spectral", "unit_semantics", "feature_squeezing", "adversarial_training")
+SCORER_NAMES = ("min_distortion", "transfer", "spectral", "unit_semantics", "feature_squeezing", "adversarial_training",
+                "spheres")
 
 
 def get(name):

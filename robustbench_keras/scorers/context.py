@@ -17,8 +17,9 @@ class ScoringContext:
         progress: show progress lines.
         scored: the ids scored in full; the others (zoo models beside a submission) only take part
             in the transfer tables, through their cached attack records.
-        samples: split -> (x, y) of the attacked sample (min_distortion).
-        records: model id -> `AttackRecords` of its attack, in its split's sample order (min_distortion).
+        samples: split -> (x, y) of the attacked sample (min_distortion; "spheres": the attacked points).
+        records: model id -> `AttackRecords` of its attack, in its split's sample order (min_distortion; spheres:
+            its correctly classified points, `index` their positions in the sample).
         held_out_images: the images Property 1 ranked, or None (unit_semantics).
         document_sections: top-level leaderboard sections, e.g. {"controls": ..., "table5": ...}.
         stage_times: wall time of each scorer, e.g. {"min_distortion_s": 301.2}.

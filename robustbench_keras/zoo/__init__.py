@@ -41,12 +41,16 @@ def build(model_id, seed=0, recipe=None):
         recipe: overrides the spec's recipe (only its weight decays and dropout matter here).
 
     Returns:
-        A `keras.Model`, float32 (batch, 28, 28) in [0, 1] -> logits (batch, 10).
+        A `keras.Model`, float32 (batch, 28, 28) in [0, 1] -> logits (batch, 10); a spheres model
+        (`spec.dimension` > 0): float32 (batch, d) -> logits (batch, 2).
     """
-    from robustbench_keras.zoo import architectures  # Keras, after TensorFlow's silenced import
+    from robustbench_keras.zoo import architectures, spheres_nets  # Keras, after TensorFlow's silenced import
 
     spec = get(model_id)
     recipe = recipe or spec.recipe
+    if spec.dimension:
+        return spheres_nets.build(spec.kind.removeprefix("spheres_"), spec.dimension, spec.hidden_units[0],
+                                  seed + spec.seed_offset)
     return architectures.build(spec, recipe.l2_factors(), seed + spec.seed_offset, dropout=recipe.dropout)
 
 
@@ -73,7 +77,7 @@ def load_or_train(model_id, dataset, seed=0, cache_dir=None, progress=True, reci
         every epoch ("history"; adversarial training adds each epoch's pool layer and pool distortion)
         and, for adversarial training, the time spent attacking ("attack_time_s").
     """
-    from robustbench_keras.zoo import adversarial_training, training  # Keras, after TensorFlow's silenced import
+    from robustbench_keras.zoo import adversarial_training, spheres_nets, training  # Keras, after TensorFlow's import
 
     spec = get(model_id)
     recipe = recipe or spec.recipe
@@ -86,7 +90,11 @@ def load_or_train(model_id, dataset, seed=0, cache_dir=None, progress=True, reci
     x_test, y_test = dataset.split("test")
     training_seed = seed + spec.seed_offset
     start = time.perf_counter()
-    if recipe.adversarial is None:
+    if spec.dimension:  # the spheres: fresh points from the dataset's generator
+        spheres_nets.train(model, dataset.spec, recipe.epochs * recipe.steps_per_epoch, recipe.batch_size,
+                           recipe.learning_rate, recipe.schedule, show_progress=progress)
+        trace = {}
+    elif recipe.adversarial is None:
         history = []
         training.train(model, recipe, x, y, training_seed, progress, x_test, y_test, history)
         trace = {"history": history}

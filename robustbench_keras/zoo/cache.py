@@ -62,6 +62,7 @@ def load(model_file):
     import keras
 
     from robustbench_keras.defenses import random_mask  # noqa: F401  (registers the zoo's RandomMask layer)
+    from robustbench_keras.zoo import spheres_nets  # noqa: F401  (registers the quadratic net's layer)
 
     return keras.models.load_model(model_file, safe_mode=True)
 

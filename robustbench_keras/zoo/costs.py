@@ -23,6 +23,8 @@ def _dense(sizes):
 def multiply_adds(model_id):
     """Forward multiply-adds of one example through the zoo model `model_id`."""
     spec = get(model_id)
+    if spec.dimension:  # the spheres models: flat inputs, two logits
+        return _dense((spec.dimension,) + spec.hidden_units + (2,))
     if spec.kind != "conv":
         return _dense((math.prod(IMAGE_SHAPE),) + spec.hidden_units + (NUM_CLASSES,))
     side, channels, total = IMAGE_SHAPE[0], 1, 0
@@ -42,8 +44,12 @@ def training_cost(model_id, recipe=None):
     """
     spec = get(model_id)
     recipe = recipe or spec.recipe
-    examples = SPLIT_SIZES[spec.train_split]
-    steps = math.ceil(examples / recipe.batch_size)
+    if recipe.steps_per_epoch:  # fresh points every step
+        steps = recipe.steps_per_epoch
+        examples = steps * recipe.batch_size
+    else:
+        examples = SPLIT_SIZES[spec.train_split]
+        steps = math.ceil(examples / recipe.batch_size)
     cost = recipe.epochs * (examples * multiply_adds(model_id) + steps * STEP_OVERHEAD_MULTIPLY_ADDS)
     if recipe.pretrain_epochs:  # the autoencoder: encoder and decoder of the first hidden layer
         autoencoder = 2 * math.prod(IMAGE_SHAPE) * spec.hidden_units[0]

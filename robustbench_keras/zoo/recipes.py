@@ -82,6 +82,8 @@ class Recipe:
             False trains only the softmax on top of the frozen features.
         dropout: dropout rate after each hidden layer while training (0: none).
         adversarial: `AdversarialTraining` settings, or None for plain training.
+        steps_per_epoch: optimiser steps of one epoch on freshly sampled points (the spheres models,
+            `zoo/spheres_nets.py`); 0: an epoch is one pass over the training split.
     """
 
     weight_decays: tuple
@@ -95,6 +97,7 @@ class Recipe:
     train_pretrained: bool = True
     dropout: float = 0.0
     adversarial: AdversarialTraining | None = None
+    steps_per_epoch: int = 0
 
     def __post_init__(self):
         object.__setattr__(self, "weight_decays", tuple(float(w) for w in self.weight_decays))
@@ -104,7 +107,7 @@ class Recipe:
             raise ValueError(f"Recipe.optimizer: expected one of {OPTIMIZERS}, got {self.optimizer!r}")
         if self.schedule not in SCHEDULES:
             raise ValueError(f"Recipe.schedule: expected one of {SCHEDULES}, got {self.schedule!r}")
-        if self.epochs < 1 or self.batch_size < 1 or self.pretrain_epochs < 0:
+        if self.epochs < 1 or self.batch_size < 1 or self.pretrain_epochs < 0 or self.steps_per_epoch < 0:
             raise ValueError(f"Recipe: epochs and batch_size must be positive, got {self}")
         if self.pretrain_epochs and self.pretrain_learning_rate <= 0:
             raise ValueError(f"Recipe.pretrain_learning_rate: expected > 0 with pretraining, got {self}")
@@ -116,11 +119,11 @@ class Recipe:
     def to_json(self):
         """Canonical JSON of every field (sorted keys, no spaces): the recipe's part of the cache key.
 
-        `dropout` and `adversarial` are left out at their defaults (0, None), so the keys of recipes
-        made before they existed do not change.
+        `dropout`, `adversarial` and `steps_per_epoch` are left out at their defaults (0, None, 0), so the
+        keys of recipes made before they existed do not change.
         """
         fields = dataclasses.asdict(self)
-        for name, default in (("dropout", 0.0), ("adversarial", None)):
+        for name, default in (("dropout", 0.0), ("adversarial", None), ("steps_per_epoch", 0)):
             if fields[name] == default:
                 del fields[name]
         return json.dumps(fields, sort_keys=True, separators=(",", ":"))
@@ -167,3 +170,14 @@ RECIPES = {
 # Random Mask (Luo et al. 2019) and its unmasked control: trained like the plain conv net.
 RECIPES.update({model_id: RECIPES["mnist_convnet"]
                 for model_id in ("mnist_convnet_seed1", "mnist_convnet_mask50", "mnist_convnet_mask80")})
+
+# Adversarial spheres (Gilmer et al. 2018): Adam on fresh points, mini-batch 50 as the paper, epochs of 1,000
+# steps; the paper trained for about a million steps; these fit 2 CPU cores (README, "Adversarial spheres").
+_SPHERES = dict(weight_decays=(), batch_size=50, optimizer="adam", schedule="constant", steps_per_epoch=1000)
+RECIPES.update({
+    "spheres_quadratic_d500": Recipe(epochs=20, learning_rate=1e-3, **_SPHERES),
+    "spheres_relu_d500": Recipe(epochs=20, learning_rate=1e-3, **_SPHERES),
+    # d = 20, for tests: short enough that both still err (inner error rates ~0.4% and ~1.5%)
+    "spheres_quadratic_d20": Recipe(epochs=2, learning_rate=1e-2, **dict(_SPHERES, steps_per_epoch=200)),
+    "spheres_relu_d20": Recipe(epochs=3, learning_rate=3e-4, **dict(_SPHERES, steps_per_epoch=200)),
+})

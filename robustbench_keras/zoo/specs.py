@@ -35,6 +35,8 @@ class ZooSpec:
         mask_seed: seeds the choice of the masked units, fixed per model, whatever the training seed.
         seed_offset: added to the suite's seed for initialisation and training, so a retrained copy of
             an architecture gets other weights.
+        dimension: input dimension d of a spheres model (kinds "spheres_quadratic", "spheres_relu": flat
+            inputs (batch, d), two logits); 0 for the image models.
     """
 
     id: str
@@ -48,6 +50,7 @@ class ZooSpec:
     mask_ratio: float = 0.0
     mask_seed: int = 0
     seed_offset: int = 0
+    dimension: int = 0
 
     @property
     def paper_train_error(self):
@@ -113,6 +116,26 @@ _SPECS += (
     _masked_convnet("mnist_convnet_seed1", "MNIST conv net (seed + 1)", 0.0, 1),
     _masked_convnet("mnist_convnet_mask50", "MNIST conv net, random mask 50%", 0.5, 2),
     _masked_convnet("mnist_convnet_mask80", "MNIST conv net, random mask 80%", 0.8, 3),
+)
+
+
+def _spheres(architecture, dimension, hidden_units):
+    """A model of Gilmer et al.'s concentric spheres (arXiv 1801.02774), `zoo/spheres_nets.py`."""
+    described = {"quadratic": ("Quadratic net", f"{hidden_units[0]} units with activation x^2, readout weights 1 "
+                                                "and a learned bias; 2 logits"),
+                 "relu": ("ReLU net", f"dense {hidden_units[0]}-BN-ReLU x {len(hidden_units)}, dense 2")}
+    name, architecture_text = described[architecture]
+    model_id = f"spheres_{architecture}_d{dimension}"
+    return ZooSpec(model_id, f"{name} (d={dimension})", f"{architecture_text}; inputs R^{dimension}", "train",
+                   RECIPES[model_id], hidden_units, kind=f"spheres_{architecture}", dimension=dimension)
+
+
+# Adversarial spheres (Gilmer et al. 2018): the paper's two networks at d = 500, and at d = 20 for tests.
+_SPECS += (
+    _spheres("quadratic", 500, (1000,)),
+    _spheres("relu", 500, (1000, 1000)),
+    _spheres("quadratic", 20, (40,)),
+    _spheres("relu", 20, (100, 100)),  # narrower: cheap in tests
 )
 _REGISTRY = {spec.id: spec for spec in _SPECS}
 

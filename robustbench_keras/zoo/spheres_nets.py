@@ -8,13 +8,18 @@ training on freshly sampled points (Adam, mini-batch 50, as the paper; far fewer
 """
 
 import numpy as np
-import tensorflow as tf
 
+from robustbench_keras.data.spheres import TRAIN_STREAM
 from robustbench_keras.progress import Progress
+from robustbench_keras.quiet import import_tensorflow
+
+tf = import_tensorflow()
+import keras  # noqa: E402  (after TensorFlow's silenced import)
 
 ARCHITECTURES = ("quadratic", "relu")
 
 
+@keras.saving.register_keras_serializable(package="robustbench_keras")
 class QuadraticReadout(tf.keras.layers.Layer):
     """Logits (0, sum_j (w_j . x)^2 - b): fixed readout weights 1, a learned bias b."""
 
@@ -52,8 +57,12 @@ def build(architecture, dimension, hidden=1000, seed=0):
     return tf.keras.Model(inputs, outputs, name=f"spheres_{architecture}_d{dimension}")
 
 
-def train(model, spec, steps, batch_size=50, learning_rate=1e-3, stream=1, show_progress=True):
-    """Adam on fresh points: each step draws a new batch of the spec's stream `stream` (seeded)."""
+def train(model, spec, steps, batch_size=50, learning_rate=1e-3, schedule="constant", stream=TRAIN_STREAM,
+          show_progress=True):
+    """Adam on fresh points: each step draws a new batch of the spec's stream `stream` (seeded); the learning
+    rate is constant, or decays to 0 over the steps ("cosine")."""
+    if schedule == "cosine":
+        learning_rate = tf.keras.optimizers.schedules.CosineDecay(learning_rate, steps)
     optimizer = tf.keras.optimizers.Adam(learning_rate)
     loss = tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True)
 
@@ -77,7 +86,9 @@ def train(model, spec, steps, batch_size=50, learning_rate=1e-3, stream=1, show_
 
 
 def quadratic_form(model):
-    """(M, b) of a quadratic model: its class-1 logit is x^T M x - b, float64."""
-    layer = next(layer for layer in model.layers if isinstance(layer, QuadraticReadout))
+    """(M, b) of a quadratic model: its class-1 logit is x^T M x - b, float64; None for another model."""
+    layer = next((layer for layer in model.layers if isinstance(layer, QuadraticReadout)), None)
+    if layer is None:
+        return None
     w = layer.kernel.numpy().astype(np.float64)
     return w @ w.T, float(layer.bias.numpy())

@@ -72,7 +72,7 @@ def test_progress_line_goes_to_stderr(tiny_dir, capsys):
 
 
 def test_unknown_dataset_names_the_known_ones(tiny_dir):
-    with pytest.raises(DataError, match=r"^dataset 'cifar10': unknown; expected one of mnist, fashion_mnist$"):
+    with pytest.raises(DataError, match=r"^dataset 'cifar10': unknown; expected one of mnist, fashion_mnist, spheres$"):
         load_dataset("cifar10", data_dir=tiny_dir)
 
 

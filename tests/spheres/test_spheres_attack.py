@@ -26,8 +26,8 @@ def test_attack_reaches_exact_nearest_error(quadratic, domain):
         x, y = SPEC.sample(4, stream=98, label=1)
     else:
         x, y = SPEC.sample(4, stream=99)
-    records = domains.attack_in_domain(LBFGSAttack(AttackSettings(jit_compile=False)), quadratic, x, y, domain,
-                                       target_policy="closest", progress=False)
+    attack = LBFGSAttack(AttackSettings(jit_compile=False, domain=domain))
+    records = domains.attack_in_domain(attack, quadratic, x, y, target_policy="closest", progress=False)
     _, exact = quadric_oracle.nearest_errors(x, matrix, b, domain)
     assert records.success.all() and np.isfinite(exact).all()
     ratio = records.distortion_l2 / exact
@@ -50,7 +50,6 @@ def test_sampled_error_rate_brackets_exact(quadratic):
         assert estimate[name]["ci_low"] <= value <= estimate[name]["ci_high"]
 
 
-def test_unknown_domain_is_a_one_line_error(quadratic):
-    x, y = SPEC.sample(2)
-    with pytest.raises(SuiteError, match="domain must be one of box, unbounded, sphere"):
-        domains.attack_in_domain(LBFGSAttack(), quadratic, x, y, "torus")
+def test_unknown_domain_is_a_one_line_error():
+    with pytest.raises(SuiteError, match="domain: expected one of box, unbounded, sphere, got 'torus'"):
+        AttackSettings(domain="torus")

@@ -24,10 +24,12 @@ PAPER_ORDER = [
 ]
 # Random Mask (Luo et al. 2019) and its unmasked control, after the paper's models.
 DEFENSE_MODELS = ["mnist_convnet_seed1", "mnist_convnet_mask50", "mnist_convnet_mask80"]
+# Adversarial spheres (Gilmer et al. 2018), last.
+SPHERES_MODELS = ["spheres_quadratic_d500", "spheres_relu_d500", "spheres_quadratic_d20", "spheres_relu_d20"]
 
 
 def test_names_are_in_paper_order():
-    assert zoo.names() == PAPER_ORDER + DEFENSE_MODELS
+    assert zoo.names() == PAPER_ORDER + DEFENSE_MODELS + SPHERES_MODELS
 
 
 def test_specs_carry_the_papers_names_splits_and_errors():
@@ -64,6 +66,7 @@ def test_paper_errors_are_read_from_the_baselines_file():
 
 
 def test_multiply_adds_follow_the_layer_sizes():
+    assert costs.multiply_adds("spheres_relu_d500") == 500 * 1000 + 1000 * 1000 + 1000 * 2
     assert costs.multiply_adds("fc10_wd1") == 784 * 10
     assert costs.multiply_adds("fc123_456_10_p1") == 784 * 123 + 123 * 456 + 456 * 10
     # conv 5x5x16 on 28x28 -> 24x24, pool -> 12x12; conv 5x5x32 -> 8x8, pool -> 4x4; dense 512-100-10
