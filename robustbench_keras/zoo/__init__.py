@@ -70,9 +70,10 @@ def load_or_train(model_id, dataset, seed=0, cache_dir=None, progress=True, reci
     Returns:
         The trained `keras.Model` (logits out). A fresh training also writes a JSON sidecar with the
         training time and final errors on the training split and the test split, and for adversarial
-        training its per-epoch history and attack time ("adversarial_training").
+        training its per-epoch history and attack time ("adversarial_training"), for PGD training
+        (Xiao et al. 2019) its per-epoch history ("pgd_training").
     """
-    from robustbench_keras.zoo import adversarial_training, training  # Keras, after TensorFlow's silenced import
+    from robustbench_keras.zoo import adversarial_training, pgd_training, training  # Keras, after TensorFlow's silenced import
 
     spec = get(model_id)
     recipe = recipe or spec.recipe
@@ -85,10 +86,13 @@ def load_or_train(model_id, dataset, seed=0, cache_dir=None, progress=True, reci
     x_test, y_test = dataset.split("test")
     training_seed = seed + spec.seed_offset
     start = time.perf_counter()
-    if recipe.adversarial is None:
-        training.train(model, recipe, x, y, seed=training_seed, progress=progress)
+    history = None
+    if recipe.adversarial is not None:
+        history = adversarial_training.train(model, recipe, x, y, training_seed, progress, x_test, y_test)
+    elif recipe.pgd is not None:
+        history = pgd_training.train(model, recipe, x, y, training_seed, progress, x_test, y_test)
     else:
-        adversarial = adversarial_training.train(model, recipe, x, y, training_seed, progress, x_test, y_test)
+        training.train(model, recipe, x, y, seed=training_seed, progress=progress)
     train_time_s = time.perf_counter() - start
     info = {
         "model_id": spec.id,
@@ -104,6 +108,8 @@ def load_or_train(model_id, dataset, seed=0, cache_dir=None, progress=True, reci
         "keras_version": metadata.version("keras"),
     }
     if recipe.adversarial is not None:
-        info["adversarial_training"] = adversarial  # per-epoch history and attack time
+        info["adversarial_training"] = history  # per-epoch history and attack time
+    if recipe.pgd is not None:
+        info["pgd_training"] = history  # per-epoch loss, attack radius, time and test error
     cache.save(model, path, info)
     return model
