@@ -28,7 +28,7 @@ def perturb(model, x, y, epsilon, num_steps, step_size, start):
     """
     lower, upper = tf.maximum(x - epsilon, 0.0), tf.minimum(x + epsilon, 1.0)
     x_adv = tf.clip_by_value(x + epsilon * start, lower, upper)
-    for _ in range(num_steps):
+    for _ in tf.range(num_steps):  # a graph loop under tf.function: tracing stays cheap for many steps
         with tf.GradientTape() as tape:
             tape.watch(x_adv)
             loss = tf.reduce_sum(tf.nn.sparse_softmax_cross_entropy_with_logits(y, model(x_adv, training=False)))

@@ -4,7 +4,8 @@
 - `transfer`: Tables 2 and 4 (cross-model error of adversarial examples, noise controls);
 - `spectral`: Table 5 (layerwise upper Lipschitz bounds);
 - `unit_semantics`: Property 1 (units versus random directions);
-- `feature_squeezing`: the feature-squeezing detector (Xu et al. 2018) on the L-BFGS adversarials.
+- `feature_squeezing`: the feature-squeezing detector (Xu et al. 2018) on the L-BFGS adversarials;
+- `verification`: exact MILP verification at L∞ radii (Xiao et al. 2019, Table 1).
 
 Every scorer module follows one contract (CONTRIBUTING.md shows a worked example):
 
@@ -20,7 +21,7 @@ import importlib
 
 from robustbench_keras.errors import SuiteError
 
-SCORER_NAMES = ("min_distortion", "transfer", "spectral", "unit_semantics", "feature_squeezing")
+SCORER_NAMES = ("min_distortion", "transfer", "spectral", "unit_semantics", "feature_squeezing", "verification")
 
 
 def get(name):
