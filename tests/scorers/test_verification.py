@@ -115,3 +115,11 @@ def test_speedup_compares_a_model_with_its_twin_without_rs():
 def test_settings_refuse_out_of_range_values(changes):
     with pytest.raises(SuiteError, match="verification"):
         verification.Settings(**changes)
+
+
+def test_verification_suites_load():
+    from robustbench_keras.suite import load_suite
+
+    for name in ("suites/verification.yaml", "suites/verification_smoke.yaml"):
+        suite = load_suite(name)
+        assert list(suite.scorers) == ["verification"] and all(m.startswith("xiao_") for m in suite.models)
