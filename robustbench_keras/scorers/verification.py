@@ -17,6 +17,7 @@ import numpy as np
 from robustbench_keras.attacks.pgd import pgd_attack
 from robustbench_keras.errors import ModelError, SuiteError
 from robustbench_keras.progress import Progress
+from robustbench_keras.scorers import brackets
 from robustbench_keras.scorers.cells import DASH, Comparison, Table, display_names, format_value, lookup
 from robustbench_keras.statistics import bootstrap_ci
 from robustbench_keras.verification.bounds import interval_bounds, network_steps, relu_counts
@@ -36,6 +37,9 @@ class Settings:
         num_examples: the first test images verified per model and ε.
         time_limit_s: solver time per example; beyond it the example counts as timed out (not verified).
         num_resamples: bootstrap resamples of the verified accuracy's 95% CI.
+        bracket_num_examples: successful L-BFGS attacks (min_distortion's records, when that scorer ran)
+            bracketed per model by certified lower bounds (`scorers/brackets.py`); 0: none.
+        exact_max_relus: nets with at most this many ReLUs get the exact minimal L∞ in the bracket.
     """
 
     models: tuple[str, ...] = ()
@@ -43,6 +47,8 @@ class Settings:
     num_examples: int = 100
     time_limit_s: float = 60.0
     num_resamples: int = 1000
+    bracket_num_examples: int = 20
+    exact_max_relus: int = 200
 
     def __post_init__(self):
         if not self.epsilons or not all(0 < e < 1 for e in self.epsilons):
@@ -50,6 +56,9 @@ class Settings:
         if min(self.num_examples, self.num_resamples) < 1 or self.time_limit_s <= 0:
             raise SuiteError("verification: num_examples, num_resamples and time_limit_s must be positive, got "
                              f"{self.num_examples}, {self.num_resamples}, {self.time_limit_s}")
+        if min(self.bracket_num_examples, self.exact_max_relus) < 0:
+            raise SuiteError("verification: bracket_num_examples and exact_max_relus must be ≥ 0, got "
+                             f"{self.bracket_num_examples}, {self.exact_max_relus}")
 
 
 def evaluate(model, x, y, epsilon, settings, seed=0, progress=False):
@@ -104,18 +113,25 @@ def evaluate(model, x, y, epsilon, settings, seed=0, progress=False):
 
 
 def run(settings, context):
-    """Verifies each selected model at each ε; writes `sections["verification"]`."""
+    """Verifies each selected model at each ε, and brackets its attacks; writes `sections["verification"]`."""
     x, y = context.dataset.split("test")
     x, y = x[: settings.num_examples], y[: settings.num_examples]
     selected = [m for m in context.scored if not settings.models or m in settings.models]
     for model_id in selected:
-        model = context.models[model_id]
+        model, sections = context.models[model_id], context.entries[model_id].sections
         try:
-            rows = [evaluate(model, x, y, e, settings, context.suite.seed, context.progress) for e in settings.epsilons]
+            steps = network_steps(model)
+            section = {"time_limit_s": settings.time_limit_s,
+                       "epsilons": [evaluate(model, x, y, e, settings, context.suite.seed, context.progress)
+                                    for e in settings.epsilons]}
         except ModelError as error:
-            context.entries[model_id].sections[NAME] = {"unsupported": str(error)}
-            continue
-        context.entries[model_id].sections[NAME] = {"time_limit_s": settings.time_limit_s, "epsilons": rows}
+            steps, section = None, {"unsupported": str(error)}
+        if settings.bracket_num_examples and model_id in context.records:
+            sample = context.samples[next(iter(sections["min_distortion"]))][0]
+            section["bracket"] = brackets.bracket(model, steps, sections.get("spectral"), sample,
+                                                  context.records[model_id], settings.bracket_num_examples,
+                                                  settings.exact_max_relus, settings.time_limit_s)
+        sections[NAME] = section
 
 
 def speedup(document, model_id, epsilon):
@@ -140,9 +156,10 @@ def tables(document, baselines, settings):
         if not section:
             continue
         name = names.get(entry["id"], entry["id"])
+        bracket = _bracket_text(section.get("bracket"))
         if "unsupported" in section:
             rows.append((name, DASH, DASH, DASH, Comparison(None, None, "percent"), DASH, DASH, DASH, DASH, DASH,
-                         section["unsupported"]))
+                         section["unsupported"], *bracket))
             continue
         for row in section["epsilons"]:
             is_paper = on_mnist and entry["id"] == paper["model"] and row["epsilon"] == paper["epsilon"]
@@ -155,18 +172,31 @@ def tables(document, baselines, settings):
                 f"[{100 * low:.1f}, {100 * high:.1f}]", format_value(row["timeout_share"], "percent"),
                 _seconds(row["time_s_mean"]), _seconds(row["time_s_median"]),
                 DASH if ratio is None else f"{ratio:.1f}×",
-                ", ".join(f"{layer} {n:.1f}" for layer, n in row["unstable_relus"].items()),
+                ", ".join(f"{layer} {n:.1f}" for layer, n in row["unstable_relus"].items()), *bracket,
             ))
     note = (f"First {settings.num_examples} test images, solver limit {settings.time_limit_s:g} s per image "
             "(HiGHS MILP on interval bounds). Verified: correct and proven robust in the L∞ ball (timeouts count "
             f"as not verified); PGD: {PGD_STEPS} steps of ε/10. Times over the images solved (correct, not broken "
             "by PGD). "
             f"Speed-up: mean time of the model without RS over the model's (paper: {paper['speedup'][0]}–"
-            f"{paper['speedup'][1]}×). Paper: Xiao et al. 2019, conv net with PGD + L1 + RS at ε = {paper['epsilon']}.")
+            f"{paper['speedup'][1]}×). Paper: Xiao et al. 2019, conv net with PGD + L1 + RS at ε = {paper['epsilon']}. "
+            "Bracket: the L-BFGS attack's L2 over a certified lower bound (Lipschitz margin bound, or the exact "
+            "minimal L∞ for small nets), median / p90; attack L∞ ÷ exact minimal L∞, median / p90.")
     header = ("Model", "ε", "Clean error (%)", "PGD error (%)", "Verified accuracy (%)", "95% CI", "Timed out (%)",
-              "Mean time (s)", "Median time (s)", "Speed-up", "Unstable ReLUs per layer")
+              "Mean time (s)", "Median time (s)", "Speed-up", "Unstable ReLUs per layer (interval bounds)",
+              "Bracket width", "Attack L∞ ÷ exact")
     return [Table(NAME, "Exact verification (Xiao et al. 2019, Table 1): verified robust accuracy", note, header,
                   tuple(rows), has_paper=on_mnist)]
+
+
+def _bracket_text(bracket):
+    def pair(a, b):
+        return DASH if a is None else f"{a:.1f} / {b:.1f}"
+
+    if not bracket:
+        return DASH, DASH
+    return (pair(bracket["width_median"], bracket["width_p90"]),
+            pair(bracket["linf_ratio_median"], bracket["linf_ratio_p90"]))
 
 
 def _seconds(value):
