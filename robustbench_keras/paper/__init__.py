@@ -3,6 +3,8 @@
 `paper/szegedy2014.json`, shipped as package data, holds them: error rates as fractions, with a
 source note. It is their only copy (the zoo reads its paper errors from it). Model ids match the zoo's (`fc10_wd1e-4`, ..., `fc100_100_10_p2`); Table 5's layers are AlexNet's
 `conv1`..`conv5`, `fc1`..`fc3`.
+`paper/xiao2019.json` holds the values of Xiao et al. 2019 (arXiv 1809.03008) the verification scorer
+compares with (`load_xiao2019`).
 """
 
 import json
@@ -91,3 +93,9 @@ def load_baselines(path=None):
             f"{source}: {error.json_path}: {error.message} (not a baselines file)"
         )
     return baselines
+
+
+def load_xiao2019():
+    """Xiao et al. 2019's MNIST values (packaged `paper/xiao2019.json`): verified accuracy at ε = 0.1, speed-up range."""
+    packaged = resources.files("robustbench_keras.paper").joinpath("xiao2019.json")
+    return json.loads(packaged.read_text(encoding="utf-8"))

@@ -6,7 +6,8 @@
 - `unit_semantics`: Property 1 (units versus random directions);
 - `feature_squeezing`: the feature-squeezing detector (Xu et al. 2018) on the L-BFGS adversarials;
 - `adversarial_training`: Section 4.2 (models trained with adversarial examples beside their baseline);
-- `spheres`: adversarial spheres (Gilmer et al. 2018), error rate against distance to the nearest error.
+- `spheres`: adversarial spheres (Gilmer et al. 2018), error rate against distance to the nearest error;
+- `verification`: exact MILP verification at L∞ radii (Xiao et al. 2019, Table 1).
 
 Every scorer module follows one contract (CONTRIBUTING.md shows a worked example):
 
@@ -23,7 +24,7 @@ import importlib
 from robustbench_keras.errors import SuiteError
 
 SCORER_NAMES = ("min_distortion", "transfer", "spectral", "unit_semantics", "feature_squeezing", "adversarial_training",
-                "spheres")
+                "spheres", "verification")
 
 
 def get(name):

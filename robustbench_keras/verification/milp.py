@@ -1,7 +1,7 @@
 """Exact verification of a ReLU net by a mixed-integer linear program (Tjeng et al. 2019, MIPVerify, arXiv 1711.07356).
 
 Variables: the input x, every step's pre-activation z, and for each ReLU its output a and one binary d.
-With interval bounds l ≤ z ≤ u (`bounds.interval_bounds`), a ReLU is exactly
+With pre-activation bounds l ≤ z ≤ u (`linear_bounds.linear_bounds`: CROWN ∩ intervals), a ReLU is exactly
 a ≥ 0, a ≥ z, a ≤ z − l (1 − d), a ≤ u d; a stable unit has its binary fixed (d = 1 if l ≥ 0, 0 if
 u ≤ 0), so only unstable ReLUs are real binaries. Solved by HiGHS through `scipy.optimize.milp`.
 """
@@ -13,7 +13,8 @@ import numpy as np
 import scipy.optimize
 import scipy.sparse
 
-from robustbench_keras.verification.bounds import input_box, interval_bounds
+from robustbench_keras.verification.bounds import input_box
+from robustbench_keras.verification.linear_bounds import linear_bounds
 
 STATUSES = ("robust", "counterexample", "timeout", "unconfirmed")
 _SLACK = 1e-7  # widens the interval bounds so rounding never makes the true activations infeasible
@@ -108,7 +109,7 @@ def _margin_objective(program, label, target):
 
 def minimal_margin(steps, x, label, target, epsilon, time_limit_s=None):
     """The exact minimum of logit[label] − logit[target] over the clipped L∞ ball (`scipy.optimize.milp` result)."""
-    bounds = [(lo[0], hi[0]) for lo, hi in interval_bounds(steps, x[None], epsilon)]
+    bounds = [(lo[0], hi[0]) for lo, hi in linear_bounds(steps, x[None], epsilon)]
     lower_x, upper_x = input_box(x[None], epsilon)
     program = _Program(steps, bounds, lower_x[0], upper_x[0])
     return program.solve(_margin_objective(program, label, target), time_limit_s=time_limit_s), program
@@ -117,7 +118,7 @@ def minimal_margin(steps, x, label, target, epsilon, time_limit_s=None):
 def verify(model, steps, x, label, epsilon, time_limit_s=60.0):
     """Whether every input of the L∞ ball of radius ε around `x` (clipped to [0, 1]) keeps `label`.
 
-    One program per target label whose interval bounds do not already exclude it; a negative margin is
+    One program per target label whose bounds do not already exclude it; a negative margin is
     a counterexample, re-checked with a Keras forward pass.
 
     Args:
@@ -132,7 +133,7 @@ def verify(model, steps, x, label, epsilon, time_limit_s=60.0):
         A `Verification`.
     """
     start = time.perf_counter()
-    bounds = [(lo[0], hi[0]) for lo, hi in interval_bounds(steps, x[None], epsilon)]
+    bounds = [(lo[0], hi[0]) for lo, hi in linear_bounds(steps, x[None], epsilon)]
     lower_x, upper_x = input_box(x[None], epsilon)
     program = _Program(steps, bounds, lower_x[0], upper_x[0])
     logit_lower, logit_upper = bounds[-1]
@@ -162,7 +163,7 @@ def minimal_linf_distortion(steps, x, label, target, epsilon_max, time_limit_s=N
     Returns:
         (ε; inf when no such input exists within `epsilon_max`; NaN on a timeout — and the `milp` result).
     """
-    bounds = [(lo[0], hi[0]) for lo, hi in interval_bounds(steps, x[None], epsilon_max)]
+    bounds = [(lo[0], hi[0]) for lo, hi in linear_bounds(steps, x[None], epsilon_max)]
     lower_x, upper_x = input_box(x[None], epsilon_max)
     program = _Program(steps, bounds, lower_x[0], upper_x[0])
     eps = program._new(np.zeros(1), np.full(1, epsilon_max), 0)[0]

@@ -74,10 +74,11 @@ def load_or_train(model_id, dataset, seed=0, cache_dir=None, progress=True, reci
     Returns:
         The trained `keras.Model` (logits out). A fresh training also writes a JSON sidecar with the
         training time, the final errors on the training split and the test split, the test error after
-        every epoch ("history"; adversarial training adds each epoch's pool layer and pool distortion)
-        and, for adversarial training, the time spent attacking ("attack_time_s").
+        every epoch ("history"; adversarial training adds each epoch's pool layer and pool distortion, PGD
+        training (Xiao et al. 2019) each epoch's loss and attack radius) and, for adversarial training, the
+        time spent attacking ("attack_time_s").
     """
-    from robustbench_keras.zoo import adversarial_training, spheres_nets, training  # Keras, after TensorFlow's import
+    from robustbench_keras.zoo import adversarial_training, pgd_training, spheres_nets, training  # after TensorFlow
 
     spec = get(model_id)
     recipe = recipe or spec.recipe
@@ -94,12 +95,14 @@ def load_or_train(model_id, dataset, seed=0, cache_dir=None, progress=True, reci
         spheres_nets.train(model, dataset.spec, recipe.epochs * recipe.steps_per_epoch, recipe.batch_size,
                            recipe.learning_rate, recipe.schedule, show_progress=progress)
         trace = {}
-    elif recipe.adversarial is None:
+    elif recipe.pgd is not None:
+        trace = pgd_training.train(model, recipe, x, y, training_seed, progress, x_test, y_test)
+    elif recipe.adversarial is not None:
+        trace = adversarial_training.train(model, recipe, x, y, training_seed, progress, x_test, y_test)
+    else:
         history = []
         training.train(model, recipe, x, y, training_seed, progress, x_test, y_test, history)
         trace = {"history": history}
-    else:
-        trace = adversarial_training.train(model, recipe, x, y, training_seed, progress, x_test, y_test)
     train_time_s = time.perf_counter() - start
     info = {
         "model_id": spec.id,

@@ -3,7 +3,8 @@
 Every model takes float32 images `(batch, 28, 28)` in [0, 1] and returns logits `(batch, 10)`: no
 softmax layer, the loss applies it. Layers are named so later stages can find them: "flatten", the
 hidden layers "hidden_1", "hidden_2", ... in input order, and "logits"; the conv net adds "channels",
-"conv_1", "pool_1", "conv_2", "pool_2" (and "mask_1" after conv_1 in a randomly masked net). Weight decay is a Keras `L2` regulariser on each kernel, with
+"conv_1", "pool_1", "conv_2", "pool_2" (and "mask_1" after conv_1 in a randomly masked net); Xiao et al.'s
+strided conv net has "channels", "conv_1", "conv_2" and no pooling. Weight decay is a Keras `L2` regulariser on each kernel, with
 the factors the recipe gives (`Recipe.l2_factors`).
 """
 
@@ -81,10 +82,40 @@ def convnet(name, l2_factors, filters=(16, 32), kernel_size=CONV_KERNEL_SIZE, hi
     return keras.Model(inputs, logits, name=name)
 
 
+def strided_convnet(name, l2_factors, filters=(16, 32), kernel_size=CONV_KERNEL_SIZE, hidden_units=100):
+    """The MNIST net of Xiao et al. 2019 (arXiv 1809.03008): conv 5x5 stride 2 twice, "same" padding, ReLUs,
+    a dense ReLU layer and 10 logits; no pooling, so every layer is exactly verifiable (`verification/`).
+
+    Args:
+        name: the model's name (its zoo id).
+        l2_factors: Keras `L2` factor per weight layer (conv_1, conv_2, hidden_1, logits).
+        filters: channels of conv_1 (28x28 -> 14x14) and conv_2 (-> 7x7).
+        kernel_size: side of the square kernels.
+        hidden_units: units of "hidden_1".
+
+    Returns:
+        An untrained `keras.Model`, float32 (batch, 28, 28) -> logits (batch, 10).
+    """
+    if len(l2_factors) != 4:
+        raise ValueError(f"{name}: expected 4 weight decays, got {l2_factors}")
+    inputs = keras.Input(IMAGE_SHAPE, name="image")
+    h = keras.layers.Reshape(IMAGE_SHAPE + (1,), name="channels")(inputs)
+    for i, num_filters in enumerate(filters):
+        h = keras.layers.Conv2D(num_filters, kernel_size, strides=2, padding="same", activation="relu",
+                                kernel_regularizer=_l2(l2_factors[i]), name=f"conv_{i + 1}")(h)
+    h = keras.layers.Flatten(name="flatten")(h)
+    h = keras.layers.Dense(hidden_units, "relu", kernel_regularizer=_l2(l2_factors[2]), name="hidden_1")(h)
+    logits = keras.layers.Dense(NUM_CLASSES, kernel_regularizer=_l2(l2_factors[3]), name="logits")(h)
+    return keras.Model(inputs, logits, name=name)
+
+
 def build(spec, l2_factors, seed, dropout=0.0):
     """The untrained network of a `ZooSpec`, its weights initialised from `seed` (dropout: dense nets)."""
     keras.utils.set_random_seed(seed)
     if spec.kind == "conv":
         return convnet(spec.id, l2_factors, filters=spec.conv_filters, hidden_units=spec.hidden_units[0],
                        mask_ratio=spec.mask_ratio, mask_seed=spec.mask_seed)
-    return dense_net(spec.id, spec.hidden_units, l2_factors, dropout=dropout)
+    if spec.kind == "strided_conv":
+        return strided_convnet(spec.id, l2_factors, filters=spec.conv_filters, hidden_units=spec.hidden_units[0])
+    activation = "relu" if spec.kind == "relu_dense" else "sigmoid"
+    return dense_net(spec.id, spec.hidden_units, l2_factors, activation=activation, dropout=dropout)

@@ -25,13 +25,14 @@ def multiply_adds(model_id):
     spec = get(model_id)
     if spec.dimension:  # the spheres models: flat inputs, two logits
         return _dense((spec.dimension,) + spec.hidden_units + (2,))
-    if spec.kind != "conv":
+    if spec.kind not in ("conv", "strided_conv"):
         return _dense((math.prod(IMAGE_SHAPE),) + spec.hidden_units + (NUM_CLASSES,))
     side, channels, total = IMAGE_SHAPE[0], 1, 0
     for filters in spec.conv_filters:
-        side -= CONV_KERNEL_SIZE - 1
+        # "valid" conv then a 2x2 pool, or a stride-2 "same" conv
+        side = side - CONV_KERNEL_SIZE + 1 if spec.kind == "conv" else -(-side // 2)
         total += side * side * CONV_KERNEL_SIZE**2 * channels * filters
-        side, channels = side // 2, filters
+        side, channels = (side // 2 if spec.kind == "conv" else side), filters
     return total + _dense((side * side * channels,) + spec.hidden_units + (NUM_CLASSES,))
 
 
@@ -54,4 +55,6 @@ def training_cost(model_id, recipe=None):
     if recipe.pretrain_epochs:  # the autoencoder: encoder and decoder of the first hidden layer
         autoencoder = 2 * math.prod(IMAGE_SHAPE) * spec.hidden_units[0]
         cost += recipe.pretrain_epochs * (examples * autoencoder + steps * STEP_OVERHEAD_MULTIPLY_ADDS)
+    if recipe.pgd is not None:  # each PGD step is one more forward and backward pass per example
+        cost *= 1 + recipe.pgd.num_steps
     return float(cost)

@@ -64,6 +64,47 @@ class AdversarialTraining:
 
 
 @dataclasses.dataclass(frozen=True)
+class PGDTraining:
+    """PGD adversarial training with L1 and ReLU-stability terms (Xiao et al. 2019, arXiv 1809.03008), `zoo/pgd_training.py`.
+
+    The loss is the cross-entropy on PGD examples + `l1_weight` · L1 + `rs_weight` · RS, where L1 sums
+    |w| over the ReLU layers' kernels, a conv kernel counted once per output position (the dense matrix
+    it stands for), and RS is `verification.rs_loss` over the ball of radius `epsilon` around the clean
+    example. The attack's ε grows linearly from `start_epsilon` to `epsilon` over the first
+    `ramp_fraction` of the steps (the reference code's "incremental" schedule).
+
+    Attributes:
+        epsilon: the L∞ radius trained against (and of the RS loss's ball).
+        start_epsilon: the attack's radius at the first step.
+        ramp_fraction: share of the training steps over which the radius ramps up, [0, 1].
+        num_steps: PGD steps per training batch.
+        step_size: each PGD step's L∞ length.
+        l1_weight: weight of the L1 term (0: none).
+        rs_weight: weight of the ReLU-stability term (0: none).
+    """
+
+    epsilon: float = 0.1
+    start_epsilon: float = 0.01
+    ramp_fraction: float = 0.5
+    num_steps: int = 8
+    step_size: float = 0.03
+    l1_weight: float = 0.0
+    rs_weight: float = 0.0
+
+    def __post_init__(self):
+        if not 0 <= self.start_epsilon <= self.epsilon or not 0 <= self.ramp_fraction <= 1:
+            raise ValueError(f"PGDTraining: expected 0 ≤ start_epsilon ≤ epsilon, ramp_fraction in [0, 1], got {self}")
+        if self.num_steps < 1 or self.step_size <= 0 or min(self.l1_weight, self.rs_weight) < 0:
+            raise ValueError(f"PGDTraining: expected positive steps and step size, weights ≥ 0, got {self}")
+
+    def attack_epsilon(self, step, num_steps):
+        """The attack's radius at training step `step` of `num_steps` (0-based)."""
+        ramp = self.ramp_fraction * num_steps
+        share = min(1.0, step / ramp) if ramp > 0 else 1.0
+        return self.start_epsilon + share * (self.epsilon - self.start_epsilon)
+
+
+@dataclasses.dataclass(frozen=True)
 class Recipe:
     """How one zoo model is trained.
 
@@ -84,6 +125,7 @@ class Recipe:
         adversarial: `AdversarialTraining` settings, or None for plain training.
         steps_per_epoch: optimiser steps of one epoch on freshly sampled points (the spheres models,
             `zoo/spheres_nets.py`); 0: an epoch is one pass over the training split.
+        pgd: `PGDTraining` settings, or None (exclusive with `adversarial`).
     """
 
     weight_decays: tuple
@@ -98,6 +140,7 @@ class Recipe:
     dropout: float = 0.0
     adversarial: AdversarialTraining | None = None
     steps_per_epoch: int = 0
+    pgd: PGDTraining | None = None
 
     def __post_init__(self):
         object.__setattr__(self, "weight_decays", tuple(float(w) for w in self.weight_decays))
@@ -111,6 +154,8 @@ class Recipe:
             raise ValueError(f"Recipe: epochs and batch_size must be positive, got {self}")
         if self.pretrain_epochs and self.pretrain_learning_rate <= 0:
             raise ValueError(f"Recipe.pretrain_learning_rate: expected > 0 with pretraining, got {self}")
+        if self.adversarial is not None and self.pgd is not None:
+            raise ValueError(f"Recipe: adversarial and pgd training are exclusive, got {self}")
 
     def l2_factors(self):
         """The Keras `L2` factor of each weight layer: λ / 2 (see the module docstring)."""
@@ -119,11 +164,11 @@ class Recipe:
     def to_json(self):
         """Canonical JSON of every field (sorted keys, no spaces): the recipe's part of the cache key.
 
-        `dropout`, `adversarial` and `steps_per_epoch` are left out at their defaults (0, None, 0), so the
-        keys of recipes made before they existed do not change.
+        `dropout`, `adversarial`, `steps_per_epoch` and `pgd` are left out at their defaults (0, None, 0,
+        None), so the keys of recipes made before they existed do not change.
         """
         fields = dataclasses.asdict(self)
-        for name, default in (("dropout", 0.0), ("adversarial", None), ("steps_per_epoch", 0)):
+        for name, default in (("dropout", 0.0), ("adversarial", None), ("steps_per_epoch", 0), ("pgd", None)):
             if fields[name] == default:
                 del fields[name]
         return json.dumps(fields, sort_keys=True, separators=(",", ":"))
@@ -180,4 +225,16 @@ RECIPES.update({
     # d = 20, for tests: short enough that both still err (inner error rates ~0.4% and ~1.5%)
     "spheres_quadratic_d20": Recipe(epochs=2, learning_rate=1e-2, **dict(_SPHERES, steps_per_epoch=200)),
     "spheres_relu_d20": Recipe(epochs=3, learning_rate=3e-4, **dict(_SPHERES, steps_per_epoch=200)),
+})
+# Xiao et al. 2019 (reference code MadryLab/relu_stable): PGD at ε = 0.1 (8 steps of 0.03, ε ramped from
+# 0.01 over the first half), Adam, batch 64; L1 2e-5 and RS 1e-4 for the "_rs" models. The reference
+# trains 10,000 steps at learning rate 1e-4; 2 CPU cores afford fewer (epochs below), so a larger rate.
+_PGD = PGDTraining()
+_PGD_RS = dataclasses.replace(_PGD, l1_weight=2e-5, rs_weight=1e-4)
+_XIAO = Recipe((0.0, 0.0, 0.0, 0.0), epochs=2, batch_size=64, learning_rate=1e-3, schedule="cosine", pgd=_PGD)
+RECIPES.update({
+    "xiao_conv_pgd": _XIAO,
+    "xiao_conv_pgd_rs": _XIAO.replace(pgd=_PGD_RS),
+    "xiao_mlp_pgd": _XIAO.replace(weight_decays=(0.0, 0.0, 0.0)),
+    "xiao_mlp_pgd_rs": _XIAO.replace(weight_decays=(0.0, 0.0, 0.0), pgd=_PGD_RS),
 })

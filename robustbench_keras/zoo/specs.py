@@ -28,7 +28,8 @@ class ZooSpec:
         train_split: the dataset split it is trained on: "train" (Table 1), "p1" or "p2" (Table 3).
         recipe: its training `Recipe`.
         hidden_units: units per dense hidden layer, input side first (conv net: its dense layer).
-        kind: "dense", "autoencoder" (dense with a pretrained first layer) or "conv".
+        kind: "dense" (sigmoid), "autoencoder" (dense with a pretrained first layer), "conv", or for Xiao
+            et al. 2019 "strided_conv" (no pooling) and "relu_dense" (ReLU hidden layers).
         conv_filters: channels of each conv layer (conv net only).
         mask_ratio: share of conv_1's feature-map units zeroed by a fixed random mask (Luo et al. 2019,
             arXiv 1902.07384; layer "mask_1"); 0 for none (conv net only).
@@ -137,11 +138,24 @@ _SPECS += (
     _spheres("quadratic", 20, (40,)),
     _spheres("relu", 20, (100, 100)),  # narrower: cheap in tests
 )
+# Xiao et al. 2019 (arXiv 1809.03008): PGD adversarial training at ε = 0.1, without and with L1 + ReLU stability.
+_XIAO_CONV = "conv 5x5x16 stride 2, ReLU; conv 5x5x32 stride 2, ReLU ('same' padding); dense 100 ReLU; 10 logits"
+_XIAO_MLP = "fully connected 50-50-10, ReLU hidden units"
+_SPECS += (
+    ZooSpec("xiao_conv_pgd", "Xiao et al. conv net, PGD", _XIAO_CONV + "; PGD training", "train",
+            RECIPES["xiao_conv_pgd"], (100,), kind="strided_conv", conv_filters=(16, 32)),
+    ZooSpec("xiao_conv_pgd_rs", "Xiao et al. conv net, PGD + L1 + RS", _XIAO_CONV + "; PGD + L1 + RS training",
+            "train", RECIPES["xiao_conv_pgd_rs"], (100,), kind="strided_conv", conv_filters=(16, 32)),
+    ZooSpec("xiao_mlp_pgd", "MLP 50-50, PGD", _XIAO_MLP + "; PGD training", "train", RECIPES["xiao_mlp_pgd"],
+            (50, 50), kind="relu_dense"),
+    ZooSpec("xiao_mlp_pgd_rs", "MLP 50-50, PGD + L1 + RS", _XIAO_MLP + "; PGD + L1 + RS training", "train",
+            RECIPES["xiao_mlp_pgd_rs"], (50, 50), kind="relu_dense"),
+)
 _REGISTRY = {spec.id: spec for spec in _SPECS}
 
 
 def names():
-    """The zoo's model ids, in the paper's order (Table 1, Table 3, then the conv nets)."""
+    """The zoo's model ids, in the paper's order (Table 1, Table 3, the conv nets, then Xiao et al.'s)."""
     return [spec.id for spec in _SPECS]
 
 

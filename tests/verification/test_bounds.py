@@ -59,3 +59,24 @@ def test_sigmoid_net_is_refused():
     model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, "sigmoid", name="hidden_1"), keras.layers.Dense(2)])
     with pytest.raises(ModelError, match="hidden_1.*sigmoid"):
         network_steps(model)
+
+
+def test_linear_bounds_hold_for_sampled_points_and_are_never_looser(conv_net):
+    from robustbench_keras.verification.linear_bounds import linear_bounds
+
+    rng = np.random.default_rng(4)
+    x = rng.uniform(size=(2, 8, 8)).astype("float32")
+    steps, epsilon = network_steps(conv_net), 0.15
+    tight, loose = linear_bounds(steps, x, epsilon), interval_bounds(steps, x, epsilon)
+    probe = keras.Model(conv_net.inputs, [conv_net.get_layer(n).output for n in ["conv_1", "hidden_1", "logits"]])
+    for i in range(2):
+        noise = np.concatenate([rng.choice([-epsilon, epsilon], size=(500, 8, 8)),
+                                rng.uniform(-epsilon, epsilon, size=(500, 8, 8))])
+        outputs = probe.predict(np.clip(x[i] + noise, 0, 1).astype("float32"), verbose=0)
+        for (lower, upper), step, out in zip(tight, steps, outputs):
+            out = out.reshape(1000, -1)  # pre-activations are not probed for the ReLU layers: compare after ReLU
+            lo, hi = (np.maximum(lower[i], 0), np.maximum(upper[i], 0)) if step.relu else (lower[i], upper[i])
+            assert np.all(out >= lo - 1e-5) and np.all(out <= hi + 1e-5)
+    for (tl, tu), (ll, lu) in zip(tight, loose):
+        assert np.all(tl >= ll) and np.all(tu <= lu)
+    assert sum((tu - tl).sum() for tl, tu in tight[1:]) < sum((lu - ll).sum() for ll, lu in loose[1:])

@@ -52,12 +52,19 @@ _FIELDS_BEFORE_SECTION_4_2 = ("weight_decays", "epochs", "batch_size", "learning
 
 
 @pytest.mark.parametrize("model_id", [k for k, r in RECIPES.items()
-                                      if r.adversarial is None and not r.dropout and not r.steps_per_epoch])
+                                      if r.adversarial is None and r.pgd is None and not r.dropout and not r.steps_per_epoch])
 def test_existing_recipes_keep_their_json(model_id):
     recipe = RECIPES[model_id]
     before = {name: getattr(recipe, name) for name in _FIELDS_BEFORE_SECTION_4_2}
     assert recipe.to_json() == json.dumps({**before, "weight_decays": list(recipe.weight_decays)}, sort_keys=True,
                                           separators=(",", ":"))
+
+
+def test_pgd_settings_enter_the_json():
+    assert json.loads(RECIPES["xiao_conv_pgd_rs"].to_json())["pgd"]["rs_weight"] == 1e-4
+    assert RECIPES["xiao_conv_pgd_rs"].to_json() != RECIPES["xiao_conv_pgd"].to_json()
+    with pytest.raises(ValueError, match="exclusive"):
+        RECIPES["fc100_100_10_adv_input"].replace(pgd=RECIPES["xiao_conv_pgd"].pgd)
 
 
 def test_adversarial_settings_enter_the_json():

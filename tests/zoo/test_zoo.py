@@ -24,12 +24,13 @@ PAPER_ORDER = [
 ]
 # Random Mask (Luo et al. 2019) and its unmasked control, after the paper's models.
 DEFENSE_MODELS = ["mnist_convnet_seed1", "mnist_convnet_mask50", "mnist_convnet_mask80"]
-# Adversarial spheres (Gilmer et al. 2018), last.
+# Adversarial spheres (Gilmer et al. 2018), then Xiao et al. 2019 (ReLU stability), last.
 SPHERES_MODELS = ["spheres_quadratic_d500", "spheres_relu_d500", "spheres_quadratic_d20", "spheres_relu_d20"]
+XIAO_MODELS = ["xiao_conv_pgd", "xiao_conv_pgd_rs", "xiao_mlp_pgd", "xiao_mlp_pgd_rs"]
 
 
 def test_names_are_in_paper_order():
-    assert zoo.names() == PAPER_ORDER + DEFENSE_MODELS + SPHERES_MODELS
+    assert zoo.names() == PAPER_ORDER + DEFENSE_MODELS + SPHERES_MODELS + XIAO_MODELS
 
 
 def test_specs_carry_the_papers_names_splits_and_errors():
@@ -73,6 +74,8 @@ def test_multiply_adds_follow_the_layer_sizes():
     assert costs.multiply_adds("mnist_convnet") == 24 * 24 * 25 * 16 + 8 * 8 * 25 * 16 * 32 + 512 * 100 + 100 * 10
     assert [layer.kernel.shape for layer in zoo.build("mnist_convnet").layers if hasattr(layer, "kernel")] == [
         (5, 5, 1, 16), (5, 5, 16, 32), (512, 100), (100, 10)]
+    # Xiao et al.: stride-2 "same" convs, 28x28 -> 14x14 -> 7x7, no pooling
+    assert costs.multiply_adds("xiao_conv_pgd") == 14 * 14 * 25 * 16 + 7 * 7 * 25 * 16 * 32 + 1568 * 100 + 100 * 10
 
 
 def test_training_cost_scales_with_epochs_examples_and_size():
