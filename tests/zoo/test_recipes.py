@@ -63,6 +63,7 @@ def test_adversarial_settings_enter_the_json():
     recipe = RECIPES["fc100_100_10_adv_layer"]
     assert json.loads(recipe.to_json())["adversarial"]["level"] == "layer"
     assert json.loads(recipe.to_json())["adversarial"]["layers"] == [2]
+    assert json.loads(recipe.to_json())["adversarial"]["mix_ratio"] == 0.5
     assert recipe.to_json() != RECIPES["fc100_100_10_adv_input"].to_json() != RECIPES["fc100_100_10"].to_json()
     assert json.loads(RECIPES["fc100_100_10_dropout"].to_json())["dropout"] == 0.2
 
