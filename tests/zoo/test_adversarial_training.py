@@ -18,6 +18,12 @@ def _recipe(level="input", epochs=1, **changes):
         epochs=epochs, adversarial=AdversarialTraining(**{**SMALL.__dict__, "level": level, **changes}))
 
 
+@pytest.fixture(autouse=True)
+def no_xla(monkeypatch):
+    """The pool attack without XLA: compiling its kernels costs more than these tiny pools."""
+    monkeypatch.setattr(at, "ATTACK_JIT_COMPILE", False)
+
+
 @pytest.fixture(scope="session")
 def images(small_mnist):
     return small_mnist.x_train[:NUM_IMAGES], small_mnist.y_train[:NUM_IMAGES]
@@ -75,8 +81,7 @@ def test_layer_pool_lives_in_the_hidden_space_and_trains_only_the_layers_above(t
     assert not np.array_equal(before["logits"][0], trained.get_layer("logits").get_weights()[0])
 
 
-def test_same_seed_gives_the_same_weights_and_history(images, monkeypatch):
-    monkeypatch.setattr(at, "ATTACK_JIT_COMPILE", False)  # XLA's compile costs more than these tiny pools
+def test_same_seed_gives_the_same_weights_and_history(images):
     recipe = _recipe("input", epochs=2, pool_size=16)
     model = zoo.build("fc100_100_10", 0, recipe)
     initial = model.get_weights()
@@ -109,12 +114,11 @@ def test_layer_pools_take_turns(images, monkeypatch, layers, expected):
         AdversarialTraining(level="input", layers=(1,))
 
 
-def test_adversarial_training_raises_the_exact_minimal_distortion(small_mnist, monkeypatch):
+def test_adversarial_training_raises_the_exact_minimal_distortion(small_mnist):
     """FC10 (softmax regression) trained 3 epochs on 1,000 images with and without a pool of its own
     adversarials, same seed: the exact minimal L2 distortion to random targets (the QP oracle, independent
     of the attack that made the pool) on 40 test images rises by well over 10% (measured: +28%; seed 1 passes too)."""
     seed = 0
-    monkeypatch.setattr(at, "ATTACK_JIT_COMPILE", False)
     x, y = small_mnist.x_train[:NUM_IMAGES], small_mnist.y_train[:NUM_IMAGES]
     base_recipe = zoo.get("fc10_wd1e-4").recipe.replace(epochs=3)
     adv_recipe = base_recipe.replace(adversarial=AdversarialTraining(pool_size=60, refresh_fraction=0.5,
