@@ -2,6 +2,7 @@
 
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from robustbench_keras.plots.figures import DPI, _save
 
@@ -37,6 +38,8 @@ def plot_training_curves(path, histories, dpi=DPI):
             pools.plot([row["epoch"] for row in mine], [_value(row.get("pool_distortion_rms")) for row in mine],
                        color=color, marker=LAYER_MARKERS.get(layer, "x"), linestyle=":",
                        label=f"{label}, {'input' if layer == 0 else f'hidden layer {layer}'}")
+    for axis in (errors, pools):
+        axis.xaxis.set_major_locator(MaxNLocator(integer=True))
     errors.set(xlabel="epoch", ylabel="test error (%)", title="Test error after each epoch")
     errors.set_yscale("log")
     errors.yaxis.set_major_formatter("{x:g}")

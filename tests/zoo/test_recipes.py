@@ -70,13 +70,15 @@ def test_pgd_settings_enter_the_json():
 def test_adversarial_settings_enter_the_json():
     recipe = RECIPES["fc100_100_10_adv_layer"]
     assert json.loads(recipe.to_json())["adversarial"]["level"] == "layer"
+    assert json.loads(recipe.to_json())["adversarial"]["layers"] == [2]
+    assert json.loads(recipe.to_json())["adversarial"]["mix_ratio"] == 0.5
     assert recipe.to_json() != RECIPES["fc100_100_10_adv_input"].to_json() != RECIPES["fc100_100_10"].to_json()
     assert json.loads(RECIPES["fc100_100_10_dropout"].to_json())["dropout"] == 0.2
     assert json.loads(RECIPES["spheres_relu_d500"].to_json())["steps_per_epoch"] == 1000
 
 
 @pytest.mark.parametrize("changes", [{"level": "pixel"}, {"mix_ratio": 1.0}, {"refresh_fraction": 0.0},
-                                     {"pool_size": 0}, {"num_c_steps": 0}])
+                                     {"pool_size": 0}, {"num_c_steps": 0}, {"level": "layer", "layers": (0,)}])
 def test_adversarial_settings_are_checked(changes):
     with pytest.raises(ValueError, match="AdversarialTraining"):
         AdversarialTraining(**changes)
