@@ -147,17 +147,17 @@ class LBFGSAttack:
         # Both kept candidates go through the boundary step; the closer result is returned.
         x_adv, _ = solver.closest_refined(x, targets, (solver.best_x.numpy(), solver.promising_x.numpy()),
                                           found & ~already)
-        # Then projection steps along the boundary and one more boundary step, where closer.
+        # Then projection steps along the boundary and the boundary walk, each with a boundary step, where closer.
         x_adv = solver.polished(x, targets, x_adv, found & ~already)
         success = found
         settings = self.settings
-        num_boundary = (3 if settings.num_projection_steps else 2) * (settings.num_boundary_steps + 1)
-        num_forward = 1 + settings.num_c_steps + num_boundary
-        num_projection_evals = (settings.num_projection_steps + 1) * settings.projection_competitors \
-            if settings.num_projection_steps else 0
+        num_stages = 2 + bool(settings.num_projection_steps) + bool(settings.num_walk_steps)
+        num_forward = 1 + settings.num_c_steps + num_stages * (settings.num_boundary_steps + 1)
+        num_polish_evals = settings.num_walk_steps + ((settings.num_projection_steps + 1) * settings.projection_competitors
+                                                      if settings.num_projection_steps else 0)
         elapsed = (time.perf_counter() - started) / rows
         return {
             "success": success[:rows], "c": best_c[:rows], "x_adv": x_adv[:rows],
-            "num_grad_evals": np.full(rows, int(solver.num_calls.numpy()) + num_projection_evals),
+            "num_grad_evals": np.full(rows, int(solver.num_calls.numpy()) + num_polish_evals),
             "num_forward_evals": np.full(rows, num_forward), "time_s": np.full(rows, elapsed),
         }
