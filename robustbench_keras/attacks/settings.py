@@ -53,7 +53,7 @@ class AttackSettings:
             its curvature memory and restarts from steepest descent (0: never; the rescue never does).
         rescue_evaluations: objective evaluations per solve of the second c search (twice the c steps,
             a fresh curvature memory at every c) run for the examples the first left without an
-            adversarial (0: none).
+            adversarial, then again with the cross-entropy loss for the examples still left (0: none).
         tfp_max_iterations: L-BFGS iterations per solve of the "tfp" solver (>= 1).
         tfp_max_line_search_iterations: Hager-Zhang iterations per iteration of the "tfp" solver (>= 1).
         num_correction_pairs: L-BFGS memory (>= 1).
