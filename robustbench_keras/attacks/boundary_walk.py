@@ -18,12 +18,12 @@ from robustbench_keras.quiet import import_tensorflow
 tf = import_tensorflow()
 
 
-def walk(margin_and_gradient, x, x_adv, active, *, num_steps, step, gamma, success_margin):
+def walk(margin, x, x_adv, active, *, num_steps, step, gamma, success_margin):
     """Walks from `x_adv` along the boundary; per row the closest adversarial iterate.
 
     Args:
-        margin_and_gradient: function of float32 (batch, m) points returning the target margin
-            (batch,) and its gradient (batch, m); one gradient evaluation per call.
+        margin: differentiable function of float32 (batch, m) points returning the target margin
+            (batch,); each step evaluates it and its gradient once.
         x: float32 (batch, m) clean rows; x_adv: float32 (batch, m) in the box, adversarial where
             `active` (bool (batch,)); other rows are returned unchanged.
         num_steps: margin-gradient evaluations (>= 0).
@@ -41,9 +41,13 @@ def walk(margin_and_gradient, x, x_adv, active, *, num_steps, step, gamma, succe
     delta = x_adv - x
     for k in tf.range(num_steps):
         decay = 0.01 + 0.99 * 0.5 * (1.0 + tf.cos(math.pi * tf.cast(k, tf.float32) / num_steps))
-        margin, gradient = margin_and_gradient(x + delta)
+        with tf.GradientTape() as tape:
+            point = x + delta
+            tape.watch(point)
+            value = margin(point)
+        gradient = tape.gradient(value, point)
         norm = tf.norm(delta, axis=-1)
-        adversarial = margin > success_margin
+        adversarial = value > success_margin
         better = adversarial & (norm < best_norm)
         best = tf.where(better[:, None], x + delta, best)
         best_norm = tf.where(better, norm, best_norm)

@@ -12,7 +12,9 @@ on a (batch, m) position with a per-example c (`solver.py`), warm-started from t
 step's solution with the curvature memory carried over; examples left without an adversarial get a
 second, more patient c search (`_rescue`). The closest success seen at any objective evaluation is kept
 per example, then a boundary step (bisection on the segment x -> x_adv, forward passes only)
-removes the overshoot that a finite c search leaves. Every returned input lies exactly in [0, 1].
+removes the overshoot that a finite c search leaves; projection steps along the linearised boundary
+and a boundary walk (`boundary_walk.py`) then move each point toward x where that is closer. Every
+returned input lies exactly in [0, 1].
 """
 
 import dataclasses

@@ -184,17 +184,11 @@ class BatchSolver:
         return result.position, self._margins(final, targets), value, memory
 
     def _walk(self, x, targets, x_adv, active):
-        """`boundary_walk.walk` from x_adv with this model's target margin; float32 (batch, m)."""
-        def margin_and_gradient(point):
-            with tf.GradientTape() as tape:
-                tape.watch(point)
-                margin = self._margins(point, targets)
-            return margin, tape.gradient(margin, point)
-
+        """`boundary_walk.walk` from x_adv on this model's target margin; float32 (batch, m)."""
         settings = self.settings
-        return boundary_walk.walk(margin_and_gradient, x, x_adv, active, num_steps=settings.num_walk_steps,
-                                  step=settings.walk_step, gamma=settings.walk_gamma,
-                                  success_margin=self.success_margin)
+        return boundary_walk.walk(lambda point: self._margins(point, targets), x, x_adv, active,
+                                  num_steps=settings.num_walk_steps, step=settings.walk_step,
+                                  gamma=settings.walk_gamma, success_margin=self.success_margin)
 
     def _competitor_gradients(self, point, targets):
         """The target margin at `point`, and per row the margins `z_t - z_j` to the
