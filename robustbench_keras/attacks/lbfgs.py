@@ -12,7 +12,9 @@ on a (batch, m) position with a per-example c (`solver.py`), warm-started from t
 step's solution with the curvature memory carried over; examples left without an adversarial get a
 second, more patient c search (`_rescue`). The closest success seen at any objective evaluation is kept
 per example, then a boundary step (bisection on the segment x -> x_adv, forward passes only)
-removes the overshoot that a finite c search leaves. Every returned input lies exactly in [0, 1].
+removes the overshoot that a finite c search leaves; projection steps along the linearised boundary
+and a boundary walk (`boundary_walk.py`) then move each point toward x where that is closer. Every
+returned input lies exactly in [0, 1].
 """
 
 import dataclasses
@@ -99,18 +101,26 @@ class LBFGSAttack:
 
     def _rescue(self, model, input_shape, flat, targets, columns):
         """Runs the c search again on the rows left without an adversarial: twice the c steps,
-        `rescue_evaluations` per solve, a fresh curvature memory at every c and no restarts."""
-        failed = np.flatnonzero(~columns["success"])
-        if not failed.size or not self.settings.rescue_evaluations:
-            return columns
+        `rescue_evaluations` per solve, a fresh curvature memory at every c and no restarts; the rows still
+        left then get the same search with the cross-entropy loss. Near-tied competitors make the margin's
+        max switch class at every step and stall the solves (on a P1 net one example needed c = 1e-11 and
+        7.7 in L2 with the margin, 3.8 with cross-entropy), while cross-entropy pushes every other class
+        down at once; the polishing stages work on the margin whatever loss found the point."""
         settings = self.settings
-        rescue = LBFGSAttack(dataclasses.replace(settings, max_evaluations=settings.rescue_evaluations,
-                                                 restart_after_rejections=0, num_c_steps=2 * settings.num_c_steps))
-        again = rescue._run_batches(rescue.solver(model, input_shape), flat[failed], targets[failed], fresh_memory=True)
-        for key in ("num_grad_evals", "num_forward_evals", "time_s"):
-            again[key] = again[key] + columns[key][failed]
-        for key, values in again.items():
-            columns[key][failed] = values
+        if not settings.rescue_evaluations:
+            return columns
+        for loss in dict.fromkeys((settings.loss, "cross_entropy")):
+            failed = np.flatnonzero(~columns["success"])
+            if not failed.size:
+                break
+            rescue = LBFGSAttack(dataclasses.replace(settings, loss=loss, max_evaluations=settings.rescue_evaluations,
+                                                     restart_after_rejections=0, num_c_steps=2 * settings.num_c_steps))
+            again = rescue._run_batches(rescue.solver(model, input_shape), flat[failed], targets[failed],
+                                        fresh_memory=True)
+            for key in ("num_grad_evals", "num_forward_evals", "time_s"):
+                again[key] = again[key] + columns[key][failed]
+            for key, values in again.items():
+                columns[key][failed] = values
         return columns
 
     def _run_batch(self, solver, x, targets, fresh_memory=False):
@@ -147,17 +157,17 @@ class LBFGSAttack:
         # Both kept candidates go through the boundary step; the closer result is returned.
         x_adv, _ = solver.closest_refined(x, targets, (solver.best_x.numpy(), solver.promising_x.numpy()),
                                           found & ~already)
-        # Then projection steps along the boundary and one more boundary step, where closer.
+        # Then projection steps along the boundary and the boundary walk, each with a boundary step, where closer.
         x_adv = solver.polished(x, targets, x_adv, found & ~already)
         success = found
         settings = self.settings
-        num_boundary = (3 if settings.num_projection_steps else 2) * (settings.num_boundary_steps + 1)
-        num_forward = 1 + settings.num_c_steps + num_boundary
-        num_projection_evals = (settings.num_projection_steps + 1) * settings.projection_competitors \
-            if settings.num_projection_steps else 0
+        num_stages = 2 + bool(settings.num_projection_steps) + bool(settings.num_walk_steps)
+        num_forward = 1 + settings.num_c_steps + num_stages * (settings.num_boundary_steps + 1)
+        num_polish_evals = settings.num_walk_steps + ((settings.num_projection_steps + 1) * settings.projection_competitors
+                                                      if settings.num_projection_steps else 0)
         elapsed = (time.perf_counter() - started) / rows
         return {
             "success": success[:rows], "c": best_c[:rows], "x_adv": x_adv[:rows],
-            "num_grad_evals": np.full(rows, int(solver.num_calls.numpy()) + num_projection_evals),
+            "num_grad_evals": np.full(rows, int(solver.num_calls.numpy()) + num_polish_evals),
             "num_forward_evals": np.full(rows, num_forward), "time_s": np.full(rows, elapsed),
         }

@@ -54,7 +54,7 @@ class AttackSettings:
             its curvature memory and restarts from steepest descent (0: never; the rescue never does).
         rescue_evaluations: objective evaluations per solve of the second c search (twice the c steps,
             a fresh curvature memory at every c) run for the examples the first left without an
-            adversarial (0: none).
+            adversarial, then again with the cross-entropy loss for the examples still left (0: none).
         tfp_max_iterations: L-BFGS iterations per solve of the "tfp" solver (>= 1).
         tfp_max_line_search_iterations: Hager-Zhang iterations per iteration of the "tfp" solver (>= 1).
         num_correction_pairs: L-BFGS memory (>= 1).
@@ -69,6 +69,10 @@ class AttackSettings:
             of the linearised boundary (> 0, <= 1).
         projection_competitors: other classes whose margins each projection step linearises, the
             strongest first (>= 1); each costs one gradient evaluation per step.
+        num_walk_steps: boundary-walk steps after the projection steps, one gradient evaluation each
+            (`boundary_walk.py`: a DDN-like walk from the kept adversarial; 0: none).
+        walk_step: the walk's first step, as a fraction of the distance it starts from (> 0).
+        walk_gamma: the walk's relative change of the norm per step (> 0, < 1).
         success_margin: a point counts as adversarial when the target logit beats every other
             logit by more than this (>= 0), so that it stays adversarial when re-run.
         jit_compile: compile the kernels with XLA (true), run them as TensorFlow graphs (false), or
@@ -97,6 +101,9 @@ class AttackSettings:
     num_projection_steps: int = 10
     projection_step: float = 0.5
     projection_competitors: int = 3
+    num_walk_steps: int = 100
+    walk_step: float = 0.3
+    walk_gamma: float = 0.02
     success_margin: float = 1e-3
     jit_compile: bool | str = "auto"
     domain: str = "box"
@@ -119,6 +126,8 @@ class AttackSettings:
             "num_projection_steps": dict(kind=int, low=0, low_open=False),
             "projection_step": dict(kind=float, low=0),
             "projection_competitors": dict(kind=int, low=1, low_open=False),
+            "num_walk_steps": dict(kind=int, low=0, low_open=False),
+            "walk_step": dict(kind=float, low=0), "walk_gamma": dict(kind=float, low=0),
             "success_margin": dict(kind=float, low=0, low_open=False),
             "domain": dict(kind=str, choices=DOMAINS),
         }
@@ -128,6 +137,8 @@ class AttackSettings:
             raise SuiteError(f"jit_compile: expected true, false or auto, got {self.jit_compile!r}")
         if self.projection_step > 1:
             raise SuiteError(f"projection_step: expected a finite number <= 1, got {self.projection_step!r}")
+        if self.walk_gamma >= 1:
+            raise SuiteError(f"walk_gamma: expected a finite number < 1, got {self.walk_gamma!r}")
 
     def kernel_options(self):
         """The settings that enter the compiled kernels (the c search's and the rescue's do not), as a

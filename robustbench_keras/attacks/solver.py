@@ -19,7 +19,7 @@ import keras
 import numpy as np
 import tensorflow_probability as tfp
 
-from robustbench_keras.attacks import batched_lbfgs
+from robustbench_keras.attacks import batched_lbfgs, boundary_walk
 from robustbench_keras.attacks.objective import make_value_and_gradients, target_margin
 from robustbench_keras.quiet import import_tensorflow
 
@@ -77,6 +77,7 @@ class BatchSolver:
         self.refine = tf.function(self._refine, jit_compile=self.jit_compile, reduce_retracing=True)
         self.margins = tf.function(self._margins, jit_compile=self.jit_compile, reduce_retracing=True)
         self.project = tf.function(self._project, jit_compile=self.jit_compile, reduce_retracing=True)
+        self.walk = tf.function(self._walk, jit_compile=self.jit_compile, reduce_retracing=True)
 
     def empty_memory(self):
         """A curvature memory with no pairs, for the first solve of a batch."""
@@ -113,16 +114,18 @@ class BatchSolver:
         return np.stack(results)[chosen, np.arange(len(x))], chosen
 
     def polished(self, x, targets, x_adv, active):
-        """`x_adv` after the projection steps and a boundary step, where that is closer; (batch, m).
+        """`x_adv` after the projection steps, then after the boundary walk, each followed by a boundary
+        step and kept where closer; (batch, m).
 
         Args as `closest_refined`'s, with one candidate `x_adv` already on the boundary.
         """
-        if not self.settings.num_projection_steps:
-            return x_adv
-        projected = self.project(x, targets, x_adv, active).numpy()
-        refined, _ = self.closest_refined(x, targets, (projected,), active)
-        closer = np.sum(np.square(refined - x), axis=1) < np.sum(np.square(x_adv - x), axis=1)
-        return np.where((active & closer)[:, None], refined, x_adv)
+        stages = ((self.settings.num_projection_steps, self.project), (self.settings.num_walk_steps, self.walk))
+        for num_steps, stage in stages:
+            if num_steps:
+                refined, _ = self.closest_refined(x, targets, (stage(x, targets, x_adv, active).numpy(),), active)
+                closer = np.sum(np.square(refined - x), axis=1) < np.sum(np.square(x_adv - x), axis=1)
+                x_adv = np.where((active & closer)[:, None], refined, x_adv)
+        return x_adv
 
     def _logits(self, x_flat):
         return self.model(tf.reshape(x_flat, (-1,) + self.input_shape), training=False)
@@ -179,6 +182,13 @@ class BatchSolver:
             memory, value = result.memory, result.value
         final = tf.clip_by_value(x + result.position, 0.0, 1.0)
         return result.position, self._margins(final, targets), value, memory
+
+    def _walk(self, x, targets, x_adv, active):
+        """`boundary_walk.walk` from x_adv on this model's target margin; float32 (batch, m)."""
+        settings = self.settings
+        return boundary_walk.walk(lambda point: self._margins(point, targets), x, x_adv, active,
+                                  num_steps=settings.num_walk_steps, step=settings.walk_step,
+                                  gamma=settings.walk_gamma, success_margin=self.success_margin)
 
     def _competitor_gradients(self, point, targets):
         """The target margin at `point`, and per row the margins `z_t - z_j` to the

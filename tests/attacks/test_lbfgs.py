@@ -60,7 +60,7 @@ def test_kept_adversarial_is_the_closest_success_evaluated(check_attack_contract
 
     spy = Spy()
     attack = LBFGSAttack(AttackSettings(batch_size=8, jit_compile=False, num_c_steps=3, max_evaluations=15, num_boundary_steps=0,
-                                        num_projection_steps=0))
+                                        num_projection_steps=0, num_walk_steps=0))
     records = attack.run(spy, x, targets, y)
     check_attack_contract(mlp, x, targets, records, success_margin=1e-3)
     points = np.concatenate([s for s in seen if len(s) == 8]).reshape(-1, 8, 784)
@@ -83,7 +83,7 @@ def test_example_already_classified_as_target_needs_no_perturbation(mlp, test_sa
 
 def test_failures_stay_rows_with_nan_distortion(check_attack_contract, mlp, test_sample):
     x, y, targets = (a[:4] for a in test_sample)
-    records = LBFGSAttack(AttackSettings(initial_c=1e6, num_c_steps=1, **FAST)).run(mlp, x, targets, y)
+    records = LBFGSAttack(AttackSettings(initial_c=1e6, num_c_steps=1, rescue_evaluations=0, **FAST)).run(mlp, x, targets, y)
     check_attack_contract(mlp, x, targets, records)
     assert not records.success.any()
 
@@ -155,3 +155,27 @@ def test_fc10_mean_ratio_to_the_exact_optimum_and_its_worst_example(fc10, test_s
     w, b = affine_parameters(fc10, (28, 28))
     ratio = fc10_records.distortion_l2 / exact_minimal_distortion(w, b, x, targets).distance
     assert np.mean(ratio) <= 1.003 and ratio.max() <= 1.03, np.sort(ratio)[-4:]
+
+
+def test_rows_the_margin_rescue_leaves_go_to_a_cross_entropy_rescue(monkeypatch):
+    # The rescue's c searches in order, each on the rows still failing; their columns replace those rows'.
+    calls = []
+
+    def fake_run_batches(self, solver, flat, targets, bar=None, fresh_memory=False):
+        calls.append((self.settings.loss, self.settings.max_evaluations, flat[:, 0].tolist(), fresh_memory))
+        success = flat[:, 0] == 2.0 if self.settings.loss == "margin" else np.ones(len(flat), bool)
+        return {"success": success, "c": np.full(len(flat), 0.5), "x_adv": flat + 1, "num_grad_evals": np.full(len(flat), 7),
+                "num_forward_evals": np.ones(len(flat), int), "time_s": np.zeros(len(flat))}
+
+    monkeypatch.setattr(LBFGSAttack, "_run_batches", fake_run_batches)
+    monkeypatch.setattr(LBFGSAttack, "solver", lambda self, model, shape: None)
+    flat = np.arange(5, dtype=np.float32)[:, None].repeat(3, axis=1)
+    columns = {"success": np.array([True, False, False, True, False]), "c": np.zeros(5), "x_adv": flat.copy(),
+               "num_grad_evals": np.full(5, 100), "num_forward_evals": np.ones(5, int), "time_s": np.zeros(5)}
+    result = LBFGSAttack(AttackSettings(rescue_evaluations=30))._rescue(None, (3,), flat, np.zeros(5, int), columns)
+    assert calls == [("margin", 30, [1.0, 2.0, 4.0], True), ("cross_entropy", 30, [1.0, 4.0], True)]
+    assert result["success"].all()
+    np.testing.assert_array_equal(result["num_grad_evals"], [100, 114, 107, 100, 114])
+    np.testing.assert_array_equal(result["x_adv"][[1, 2, 4]], flat[[1, 2, 4]] + 1)
+    assert not LBFGSAttack(AttackSettings(rescue_evaluations=0))._rescue(None, (3,), flat, np.zeros(5, int), {
+        "success": np.zeros(5, bool)})["success"].any()

@@ -26,6 +26,7 @@ of the model's weights (and of the checkpoint file), of the examples and of the 
 version of the attack can be compared without re-running the slow peers:
 
     python tests/benchmarks/peers.py check            # this project's attack vs the stored envelope
+    python tests/benchmarks/peers.py check --save     # ... and store it as project_b64/b256, rewrite peers.md
     PEERS_ATTACK_SETTINGS='{"num_c_steps": 8}' python tests/benchmarks/peers.py check --models mnist_convnet
     python tests/benchmarks/peers.py table            # rewrite results/peers.md and peers.json from the files
 
@@ -281,10 +282,12 @@ def run_method(method, problem, settings=None, runner=None):
     result["summary"]["info"] = info
     return result
 
-def check_against_stored(problem, batch_sizes=(64, 256), overrides=None, results_dir=RESULTS_DIR, runner=None):
+def check_against_stored(problem, batch_sizes=(64, 256), overrides=None, results_dir=RESULTS_DIR, runner=None,
+                         save=False):
     """Runs only this project's attack and compares it with the stored envelope; returns (rows, table text).
 
-    The envelope is the stored peers' (Foolbox, SciPy) and these new runs' per example.
+    The envelope is the stored peers' (Foolbox, SciPy) and these new runs' per example. With `save`, the new
+    runs replace the stored `project_b<size>` results (then `write_report` renders them).
     """
     l2, _ = load_envelope(problem.name, results_dir, key=problem.key)
     _, stored = load_results(problem.name, results_dir)
@@ -292,6 +295,8 @@ def check_against_stored(problem, batch_sizes=(64, 256), overrides=None, results
     for size in batch_sizes:
         results[f"project_b{size}"] = run_method(f"project_b{size}", problem, project_settings(size, overrides),
                                                  runner=runner)
+        if save:
+            save_result(problem, f"project_b{size}", results[f"project_b{size}"], results_dir)
     order = tuple(f"project_b{size}" for size in batch_sizes) + PEER_METHODS
     rows = table_rows({problem.name: results}, methods=order)
     text = markdown_table(rows)
@@ -306,6 +311,8 @@ def main(argv=None):
     parser.add_argument("command", choices=("check", "table"))
     parser.add_argument("--models", nargs="+", default=list(MODELS), choices=MODELS)
     parser.add_argument("--batch-sizes", nargs="+", type=int, default=[64, 256])
+    parser.add_argument("--save", action="store_true",
+                        help="check: store the new runs as project_b<size> and rewrite results/peers.md and peers.json")
     args = parser.parse_args(argv)
     if args.command == "table":
         print(markdown_table(write_report(models=args.models)), end="")
@@ -313,7 +320,9 @@ def main(argv=None):
     mnist = load_mnist()
     print(f"settings overrides ({SETTINGS_VARIABLE}): {os.environ.get(SETTINGS_VARIABLE) or '{}'}")
     for name in args.models:
-        print(check_against_stored(make_problem(name, mnist), tuple(args.batch_sizes))[1])
+        print(check_against_stored(make_problem(name, mnist), tuple(args.batch_sizes), save=args.save)[1])
+    if args.save:
+        write_report()
 
 
 if __name__ == "__main__":

@@ -1,0 +1,60 @@
+"""The boundary walk: a local decoupled-direction search from an adversarial, the attack's last stage.
+
+On ReLU and max-pooling networks the decision boundary is piecewise smooth and the closest point of a
+basin often sits on a kink, where the L-BFGS solves and the linearised projection steps stall (the
+margin gradient there is not parallel to r). The walk moves like DDN (Rony et al. 2019, "Decoupling
+Direction and Norm"; arXiv 1811.09600), started from the kept adversarial rather than from x: each
+step adds a normalised margin-gradient step to r, then rescales r to a norm eps that shrinks by
+`gamma` after an adversarial iterate and grows by `gamma` after a non-adversarial one, so the iterate
+crosses the boundary back and forth while it slides toward x. Step sizes are fractions of the
+starting distance with cosine decay, so the walk stays in the basin it starts in. The closest
+adversarial iterate is kept; the walk never returns a farther point than its start.
+"""
+
+import math
+
+from robustbench_keras.quiet import import_tensorflow
+
+tf = import_tensorflow()
+
+
+def walk(margin, x, x_adv, active, *, num_steps, step, gamma, success_margin):
+    """Walks from `x_adv` along the boundary; per row the closest adversarial iterate.
+
+    Args:
+        margin: differentiable function of float32 (batch, m) points returning the target margin
+            (batch,); each step evaluates it and its gradient once.
+        x: float32 (batch, m) clean rows; x_adv: float32 (batch, m) in the box, adversarial where
+            `active` (bool (batch,)); other rows are returned unchanged.
+        num_steps: margin-gradient evaluations (>= 0).
+        step: the first step's length as a fraction of the starting distance (cosine decay to 1% of it).
+        gamma: relative change of the norm eps per step (0 < gamma < 1).
+        success_margin: an iterate is adversarial when its margin exceeds this.
+
+    Returns:
+        float32 (batch, m): per row the closest adversarial iterate, or x_adv where none was closer.
+    """
+    start = tf.norm(x_adv - x, axis=-1)
+    best = x_adv
+    best_norm = tf.where(active, start, -1.0)  # inactive rows can never improve
+    epsilon = start
+    delta = x_adv - x
+    for k in tf.range(num_steps):
+        decay = 0.01 + 0.99 * 0.5 * (1.0 + tf.cos(math.pi * tf.cast(k, tf.float32) / num_steps))
+        with tf.GradientTape() as tape:
+            point = x + delta
+            tape.watch(point)
+            value = margin(point)
+        gradient = tape.gradient(value, point)
+        norm = tf.norm(delta, axis=-1)
+        adversarial = value > success_margin
+        better = adversarial & (norm < best_norm)
+        best = tf.where(better[:, None], x + delta, best)
+        best_norm = tf.where(better, norm, best_norm)
+        epsilon = tf.minimum(tf.where(adversarial, epsilon * (1.0 - gamma), epsilon * (1.0 + gamma)),
+                             tf.abs(best_norm))
+        length = step * decay * start / tf.maximum(tf.norm(gradient, axis=-1), 1e-12)
+        delta = delta + length[:, None] * gradient
+        delta = delta * (epsilon / tf.maximum(tf.norm(delta, axis=-1), 1e-12))[:, None]
+        delta = tf.clip_by_value(x + delta, 0.0, 1.0) - x
+    return best
