@@ -146,7 +146,7 @@ def make_problem(name, mnist=None, cache_dir=CACHE_DIR, num_examples=NUM_EXAMPLE
     x, y = mnist.split("test")
     x, y = np.asarray(x[:num_examples], np.float32), np.asarray(y[:num_examples], np.int64)
     targets = (y + np.random.default_rng(0).integers(1, 10, size=y.shape)) % 10
-    key = {"model": name, "weights_sha256": _sha256(*model.get_weights()), "checkpoint": str(path),
+    key = {"model": name, "weights_sha256": _sha256(*model.get_weights()), "checkpoint": pathlib.Path(path).name,
            "checkpoint_sha256": _file_sha256(path), "examples_sha256": _sha256(x), "targets_sha256": _sha256(targets),
            "num_examples": int(num_examples)}
     return Problem(name, model, x, y, targets, key)
