@@ -104,19 +104,9 @@ class Suite:
 
 
 _TOP_LEVEL_TYPES = {
-    "name": str,
-    "dataset": str,
-    "models": list,
-    "seed": int,
-    "output": str,
-    "data_dir": typing.Optional[str],
-    "cache_dir": typing.Optional[str],
-    "max_epochs": typing.Optional[int],
-    "attack": dict,
-    "scorers": dict,
-    "executor": str,
-    "ray_address": typing.Optional[str],
-    "spheres": dict,
+    "name": str, "dataset": str, "models": list, "seed": int, "output": str, "data_dir": typing.Optional[str],
+    "cache_dir": typing.Optional[str], "max_epochs": typing.Optional[int], "attack": dict, "scorers": dict,
+    "executor": str, "ray_address": typing.Optional[str], "spheres": dict,
 }
 
 
@@ -254,6 +244,9 @@ def _check_attack(section, where):
             message = f"{where}.{message[len(where) + 2:]}"
         raise SuiteError(message) from None
 
+# The scorers that work on min_distortion's adversarials, and what they do with them.
+_USES_MIN_DISTORTION = {"transfer": "transfers", "feature_squeezing": "detects", "adversarial_training": "compares"}
+
 
 def _check_scorers(section, where):
     from robustbench_keras import scorers as scorer_registry
@@ -268,14 +261,9 @@ def _check_scorers(section, where):
     for name in section:
         if name not in SCORER_NAMES:
             raise SuiteError(f"{where}: scorers: unknown scorer '{name}' (known: {', '.join(SCORER_NAMES)})")
-    if "transfer" in result and "min_distortion" not in result:
-        raise SuiteError(f"{where}: scorers.transfer: needs scorers.min_distortion (it transfers those adversarials)")
-    if "feature_squeezing" in result and "min_distortion" not in result:
-        raise SuiteError(f"{where}: scorers.feature_squeezing: needs scorers.min_distortion (it detects those "
-                         "adversarials)")
-    if "adversarial_training" in result and "min_distortion" not in result:
-        raise SuiteError(f"{where}: scorers.adversarial_training: needs scorers.min_distortion (it compares those "
-                         "distortions)")
+    for name, uses in _USES_MIN_DISTORTION.items():
+        if name in result and "min_distortion" not in result:
+            raise SuiteError(f"{where}: scorers.{name}: needs scorers.min_distortion (it {uses} those adversarials)")
     return result
 
 
