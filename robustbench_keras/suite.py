@@ -144,6 +144,10 @@ def load_suite(path, **overrides):
     dataset = _check_dataset(raw.get("dataset", "mnist"), where)
     attack = _check_attack(raw.get("attack") or {}, f"{where}: attack")
     scorers = _check_scorers(raw.get("scorers") or {}, where)
+    for model_id in getattr(scorers.get("min_distortion"), "side_by_side_models", ()):
+        if model_id not in models:
+            raise SuiteError(f"{where}: scorers.min_distortion.side_by_side_models: '{model_id}' is not a model of "
+                             f"the suite (models: {', '.join(models)})")
     if raw.get("seed", 0) < 0:
         raise SuiteError(f"{where}: seed: expected a non-negative integer, got {raw['seed']}")
     if raw.get("max_epochs") is not None and raw["max_epochs"] < 1:
