@@ -1,6 +1,7 @@
-"""Bootstrap confidence intervals and summary statistics shared by the scorers."""
+"""Confidence intervals shared by the scorers: the bootstrap, and Wilson's for a proportion."""
 
 import numpy as np
+import scipy.stats
 
 
 def bootstrap_ci(values, statistic=np.mean, num_resamples=1000, confidence=0.95, seed=0):
@@ -44,3 +45,23 @@ def bootstrap_rate_ci(num_events, n, num_resamples=1000, confidence=0.95, seed=0
     alpha = (1.0 - confidence) / 2.0
     low, high = np.quantile(estimates, [alpha, 1.0 - alpha])
     return float(low), float(high)
+
+
+def wilson_ci(count, total, confidence=0.95):
+    """Wilson score interval of a binomial proportion `count / total` (Wilson 1927).
+
+    Unlike the bootstrap it is not degenerate at 0 or `total` successes: 0 of 300 gives (0, 0.013).
+
+    Args:
+        count: successes, an integer in [0, total].
+        total: trials, a positive integer.
+        confidence: coverage of the interval, in (0, 1).
+
+    Returns:
+        `(low, high)` as floats in [0, 1].
+    """
+    z = float(scipy.stats.norm.isf((1.0 - confidence) / 2.0))
+    p = count / total
+    centre = (p + z * z / (2 * total)) / (1 + z * z / total)
+    half = z * np.sqrt(p * (1 - p) / total + z * z / (4 * total * total)) / (1 + z * z / total)
+    return float(max(0.0, centre - half)), float(min(1.0, centre + half))

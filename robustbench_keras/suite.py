@@ -141,10 +141,12 @@ def load_suite(path, **overrides):
     dataset = _check_dataset(raw.get("dataset", "mnist"), where)
     attack = _check_attack(raw.get("attack") or {}, f"{where}: attack")
     scorers = _check_scorers(raw.get("scorers") or {}, where)
-    baseline = getattr(scorers.get("adversarial_training"), "baseline", None)
-    if baseline is not None and baseline not in models:
-        raise SuiteError(f"{where}: scorers.adversarial_training.baseline: expected one of the suite's models "
-                         f"({', '.join(models)}), got '{baseline}'; add it to models")
+    for scorer, field in _MODEL_FIELDS:  # settings that name models: each must be one of the suite's
+        named = getattr(scorers.get(scorer), field, None) or ()
+        for model_id in (named,) if isinstance(named, str) else named:
+            if model_id not in models:
+                raise SuiteError(f"{where}: scorers.{scorer}.{field}: '{model_id}' is not a model of the suite "
+                                 f"(models: {', '.join(models)}); add it to models")
     spheres = _check_spheres(raw, dataset, models, attack, scorers, where)
     if raw.get("seed", 0) < 0:
         raise SuiteError(f"{where}: seed: expected a non-negative integer, got {raw['seed']}")
@@ -244,6 +246,8 @@ def _check_attack(section, where):
             message = f"{where}.{message[len(where) + 2:]}"
         raise SuiteError(message) from None
 
+# Scorer settings that name models of the suite.
+_MODEL_FIELDS = (("adversarial_training", "baseline"), ("min_distortion", "side_by_side_models"))
 # The scorers that work on min_distortion's adversarials, and what they do with them.
 _USES_MIN_DISTORTION = {"transfer": "transfers", "feature_squeezing": "detects", "adversarial_training": "compares"}
 

@@ -30,6 +30,20 @@ def mnist(mnist_dir):
     return load_dataset("mnist", data_dir=mnist_dir)
 
 
+@pytest.fixture(scope="session")
+def linear_model():
+    """A tiny linear classifier of 6×6 images into 4 classes, layer "logits", its kernel scaled by 8 so that
+    its softmax is sharp and detector scores are far from 0 (the feature-squeezing tests); do not change it."""
+    import keras
+
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((6, 6))
+    model = keras.Model(inputs, keras.layers.Dense(4, name="logits")(keras.layers.Flatten()(inputs)))
+    kernel, bias = model.get_layer("logits").get_weights()
+    model.get_layer("logits").set_weights([kernel * 8, bias])
+    return model
+
+
 # A small, hand-written, schema-valid leaderboard document shared by the leaderboard, plots and scorer tests.
 SHA = {name: format(number, "064x") for number, name in enumerate(
     ["suite", "train", "test", "records1", "records2", "records3", "ckpt1", "ckpt2", "ckpt3", "ckpt4", "model4"], 1)}

@@ -68,6 +68,10 @@ def test_hash_depends_on_settings_not_on_output(tmp_path):
         (("magnify: literal", "magnify: 3"), "scorers.transfer.magnify: expected a string, got 3"),
         (("transfer:", "tranfser:"), "scorers: unknown scorer 'tranfser'"),
         (("name: tiny\n", ""), "missing required key 'name'"),
+        (("random}", "random, side_by_side_models: [fc10_wd1e-4, fc200_200_10]}"),
+         "side_by_side_models: 'fc200_200_10' is not a model of the suite (models: fc10_wd1e-4, fc100_100_10)"),
+        (("random}", "random, side_by_side_models: [fc10_wd1e-4]}"),
+         "side_by_side_models: expected two or more different model ids, got ['fc10_wd1e-4']"),
     ],
 )
 def test_mistakes_name_the_file_and_the_key(tmp_path, change, message):

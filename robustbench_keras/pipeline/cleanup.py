@@ -10,15 +10,17 @@ from robustbench_keras.submission import submission_path
 
 
 def without_entry(document, entry_id):
-    """`document` without the entry `entry_id` and without its column in every `errors_on` mapping
-    (the transfer rows of the other entries and the noise controls); changes and returns `document`."""
+    """`document` without the entry `entry_id` and without its column in every `errors_on` mapping and
+    its interval in every `errors_on_ci` (the transfer rows of the other entries and the noise controls);
+    changes and returns `document`."""
     document["entries"] = [entry for entry in document["entries"] if entry["id"] != entry_id]
     stack = [document]
     while stack:
         node = stack.pop()
         if isinstance(node, dict):
-            if isinstance(node.get("errors_on"), dict):
-                node["errors_on"].pop(entry_id, None)
+            for key in ("errors_on", "errors_on_ci"):
+                if isinstance(node.get(key), dict):
+                    node[key].pop(entry_id, None)
             stack.extend(node.values())
         elif isinstance(node, list):
             stack.extend(node)

@@ -120,6 +120,7 @@ def _with_submission_columns(entry, before, submitted):
     if records != previous:
         return entry
     submitted_ids = {e["id"] for e in submitted}
-    columns = {key: rate for key, rate in before["transfer"]["errors_on"].items() if key in submitted_ids}
-    return dict(entry, transfer=merged_columns({"errors_on": columns}, entry["transfer"]))
+    columns = {field: {key: value for key, value in before["transfer"].get(field, {}).items() if key in submitted_ids}
+               for field in ("errors_on", "errors_on_ci")}
+    return dict(entry, transfer=merged_columns(columns, entry["transfer"]))
 

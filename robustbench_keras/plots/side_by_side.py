@@ -4,6 +4,8 @@ Row 0 shows the originals, then one row per model: its adversarial for that imag
 with its per-pixel RMS distortion, so one can see whose adversarials are more visible.
 """
 
+import textwrap
+
 import numpy as np
 
 from robustbench_keras.plots.figures import DPI, EXAMPLE_INCHES, _new_figure, _save
@@ -30,5 +32,6 @@ def plot_side_by_side(path, x, adversarials, labels, targets, dpi=DPI):
             axis.set_title(titles[column], fontsize=7)
             axis.set_xticks([])
             axis.set_yticks([])
-        axes[row, 0].set_ylabel(name, fontsize=7)
+        # Horizontal and wrapped: a long model name fits beside its row instead of running into the next.
+        axes[row, 0].set_ylabel(textwrap.fill(name, 16), rotation=0, ha="right", va="center", fontsize=8)
     return _save(figure, path, dpi)

@@ -41,6 +41,8 @@ class Settings:
         table1_split: split Table 1 (and Table 2) models are attacked on; the paper: a training sample.
         table3_split: split Table 3 (and Table 4) models are attacked on; the paper: the test set.
         chunk_size: examples per resumable chunk.
+        side_by_side_models: suite model ids whose adversarials of the same images are drawn side by side
+            (e.g. a plain and a randomly masked conv net, Luo et al. 2019); empty: no such figure.
     """
 
     num_examples: int = 1000
@@ -48,8 +50,12 @@ class Settings:
     table1_split: str = "train"
     table3_split: str = "test"
     chunk_size: int = 250
+    side_by_side_models: tuple[str, ...] = ()
 
     def __post_init__(self):
+        if len(self.side_by_side_models) == 1 or len(set(self.side_by_side_models)) < len(self.side_by_side_models):
+            raise ValueError(f"side_by_side_models: expected two or more different model ids, "
+                             f"got {list(self.side_by_side_models)}")
         if self.num_examples < 1:
             raise ValueError(f"num_examples: expected a positive integer, got {self.num_examples}")
         if self.chunk_size < 1:
@@ -235,7 +241,8 @@ def _distortion_table(document, baselines, key, split, error_columns, title, not
 
 
 def figures(document, context):
-    """Adversarial examples per model (the paper's Fig. 5) and the distortion histograms."""
+    """Adversarial examples per model (the paper's Fig. 5), the distortion histograms and the side-by-side
+    figure of `side_by_side_models`."""
     from robustbench_keras.plots import figures as plots
 
     names = display_names(document, baselines_for(document, load_baselines()))
@@ -251,4 +258,27 @@ def figures(document, context):
     if distortions:
         drawn.append(("Minimal distortion per model (per-pixel RMS)", "distortion_histograms.png",
                       plots.plot_distortion_histograms, (distortions,)))
-    return drawn
+    return drawn + _side_by_side(document, context, names)
+
+
+def _side_by_side(document, context, names):
+    """The figure of the run's `side_by_side_models`: the first images every one of them was attacked on
+    toward the same target and successfully, one row of adversarials per model; [] without their records."""
+    from robustbench_keras.plots.side_by_side import plot_side_by_side
+
+    model_ids = lookup(document, "scorers", NAME, "side_by_side_models") or []
+    if not model_ids or any(m not in context.records for m in model_ids):
+        return []
+    splits = {next(iter(context.entries[m].sections[NAME])) for m in model_ids}
+    if len(splits) != 1:  # e.g. a Table 1 and a Table 3 model: not the same images
+        return []
+    x, y = context.samples[splits.pop()]
+    records = [context.records[m] for m in model_ids]
+    same = np.logical_and.reduce([r.success & (r.target == records[0].target) for r in records])
+    shown = np.flatnonzero(same)[:NUM_EXAMPLES_SHOWN]
+    if not len(shown):
+        return []
+    adversarials = {names.get(m, m): r.x_adv[shown] for m, r in zip(model_ids, records)}
+    return [(f"The same images' adversarial examples for {', '.join(adversarials)}, side by side (target and "
+             "per-pixel RMS distortion above each)", "side_by_side.png", plot_side_by_side,
+             (x[shown], adversarials, y[shown], records[0].target[shown]))]

@@ -2,7 +2,7 @@
 
 Error = fraction of fed examples whose prediction differs from the true label. Each row feeds the
 successful adversarial examples the attack made for one model (so the diagonal is 100%) to every model
-of its table. Control rows add Gaussian noise of a stated per-pixel stddev to the same clean sample.
+of its table, with a 95% Wilson interval per cell (the rows' errors are binomial counts). Control rows add Gaussian noise of a stated per-pixel stddev to the same clean sample.
 Table 4's "magnified" block rescales each perturbation: by default to per-pixel RMS 0.1, the stddev the
 paper quotes; `magnify: literal` applies the paper's formula x + 0.1·(x'−x)/‖x'−x‖₂ instead (per-pixel
 RMS 0.1/28 ≈ 0.0036), which disagrees with its own stated stddev. Noise and magnified inputs are not
@@ -19,6 +19,7 @@ from robustbench_keras.evaluation import error_rate
 from robustbench_keras.scorers.cells import (DASH, Comparison, Table, baselines_for, display_names, lookup,
                                                  paper_rows, row_ids)
 from robustbench_keras.scorers.min_distortion import paper_table
+from robustbench_keras.statistics import wilson_ci
 
 NAME = "transfer"
 MAGNIFY_MODES = ("rms", "literal")
@@ -107,15 +108,25 @@ def adversarial_row(records, x, y, models):
         models: {model_id: keras model} of the table.
 
     Returns:
-        {"errors_on": {model_id: rate}, "num_examples": int, "distortion_rms_mean": float}.
+        {"errors_on": {model_id: rate}, "errors_on_ci": {model_id: [low, high]} (none without examples),
+        "num_examples": int, "distortion_rms_mean": float}.
     """
     success = np.asarray(records.success, dtype=bool)
     x_adv = records.x_adv[success]
+    errors_on = error_rates(models, x_adv, y[success])
     return {
-        "errors_on": error_rates(models, x_adv, y[success]),
+        "errors_on": errors_on,
+        "errors_on_ci": error_cis(errors_on, int(success.sum())),
         "num_examples": int(success.sum()),
         "distortion_rms_mean": mean_rms(x_adv - x[success]),
     }
+
+
+def error_cis(errors_on, num_examples):
+    """{model_id: [low, high]}: the 95% Wilson interval of each error rate over `num_examples` inputs."""
+    if not num_examples:
+        return {}
+    return {model_id: list(wilson_ci(round(rate * num_examples), num_examples)) for model_id, rate in errors_on.items()}
 
 
 def magnify(x, x_adv, mode="rms", size=0.1):
@@ -179,9 +190,35 @@ def matrix(document, table="table2", magnified=False, names=None):
 
 
 def tables(document, baselines, settings):
-    """Table 2, Table 4 and Table 4's magnified block, paper beside ours."""
-    return [_transfer_table(document, baselines, "table2"), _transfer_table(document, baselines, "table4"),
-            _transfer_table(document, baselines, "table4", magnified=True)]
+    """Table 2, Table 4 and Table 4's magnified block, paper beside ours; then each matrix with its CIs."""
+    drawn = [_transfer_table(document, baselines, "table2"), _transfer_table(document, baselines, "table4"),
+             _transfer_table(document, baselines, "table4", magnified=True)]
+    return drawn + [table for key in ("table2", "table4") if (table := _interval_table(document, baselines, key))]
+
+
+def _interval_table(document, baselines, key):
+    """Our transfer errors of `key`'s rows with their 95% Wilson intervals; None if no row has them."""
+    rows = [e for e in document["entries"] if lookup(e, NAME, "table") == key and lookup(e, NAME, "errors_on_ci")]
+    if not rows:
+        return None
+    names = display_names(document, baselines)
+    columns = [e["id"] for e in rows]
+    for entry in rows:
+        columns += [model for model in entry[NAME]["errors_on"] if model not in columns]
+
+    def cell(transfer, model):
+        interval = transfer["errors_on_ci"].get(model)
+        if interval is None:
+            return DASH
+        return f"{100 * transfer['errors_on'][model]:.1f} [{100 * interval[0]:.1f}, {100 * interval[1]:.1f}]"
+
+    body = tuple((names.get(e["id"], e["id"]), *(cell(e[NAME], c) for c in columns), str(e[NAME]["num_examples"]))
+                 for e in rows)
+    title = "Table 2" if key == "table2" else "Table 4"
+    return Table(f"{key}_ci", f"{title} with 95% confidence intervals",
+                 "Error (%) each model makes on the row model's successful adversarials, with the 95% Wilson "
+                 "score interval of that proportion over the row's n adversarials.",
+                 ("Generated for / error on (%)", *(names.get(c, c) for c in columns), "n"), body, has_paper=False)
 
 
 def _controls(paper_controls, our_controls, columns):

@@ -9,10 +9,10 @@ theta(u) = (1/2) sum arctan(lambda_i u), rho(u) = prod (1 + lambda_i^2 u^2)^(1/4
 
 import numpy as np
 import scipy.integrate
-import scipy.stats
 
 from robustbench_keras.evaluation import predict_labels
 from robustbench_keras.progress import Progress
+from robustbench_keras.statistics import wilson_ci
 
 
 def positive_probability(weights):
@@ -60,9 +60,6 @@ def estimated_error_rates(model, spec, count=1_000_000, batch_size=50_000, strea
 
 
 def _wilson(errors, count, confidence=0.95):
-    """Wilson score interval of a binomial proportion."""
-    z = scipy.stats.norm.isf((1 - confidence) / 2)
-    p = errors / count
-    centre = (p + z * z / (2 * count)) / (1 + z * z / count)
-    half = z * np.sqrt(p * (1 - p) / count + z * z / (4 * count * count)) / (1 + z * z / count)
-    return {"ci_low": float(max(0.0, centre - half)), "ci_high": float(min(1.0, centre + half))}
+    """Wilson score interval of a binomial proportion, as {"ci_low", "ci_high"}."""
+    low, high = wilson_ci(errors, count, confidence)
+    return {"ci_low": low, "ci_high": high}

@@ -11,9 +11,16 @@ import keras
 import numpy as np
 import pytest
 
+from robustbench_keras.defenses import detector
+from robustbench_keras.defenses.random_mask import RandomMask
 from robustbench_keras.errors import LeaderboardError, ModelError, SuiteError
 from robustbench_keras.leaderboard.store import load_schema
+from robustbench_keras.pipeline.run import run_suite
 from robustbench_keras.pipeline.submit import submit_model
+from robustbench_keras.scorers import feature_squeezing
+from robustbench_keras.scorers.min_distortion import sample_indices
+from robustbench_keras.statistics import wilson_ci
+from robustbench_keras.submission import load_submitted_model
 from robustbench_keras.suite import load_suite
 
 MARKER = "ROBUSTBENCH_KERAS_SUBMIT_MARKER"
@@ -185,3 +192,47 @@ def test_corrupt_leaderboard_is_refused_before_any_work(board, tmp_path, mnist):
     with pytest.raises(LeaderboardError):
         submit_model(save_small_model(tmp_path / "m.keras", mnist, epochs=0), suite, name="x", progress=False)
     assert leaderboard.read_bytes() == before
+
+
+# The nano suite with feature squeezing, one chunk, and a short attack without XLA (the attacks cost most here).
+DEFENSES = {"{batch_size: 16}": "{batch_size: 16, jit_compile: false, num_c_steps: 2, max_evaluations: 20, "
+                                "rescue_evaluations: 20, num_boundary_steps: 8, num_projection_steps: 0}",
+            "{num_examples: 4, chunk_size: 1}": "{num_examples: 4, chunk_size: 4}",
+            "  transfer: {}\n": "  transfer: {}\n  feature_squeezing: {num_calibration: 40, num_validation: 40, "
+                                "adaptive_num_examples: 1, num_resamples: 50}\n"}
+
+
+def test_both_defenses_work_for_a_submitted_model(nano_writer, tmp_path, mnist, outputs_follow):
+    """A submitted conv net with a RandomMask layer passes the safe loader and gets feature squeezing's numbers,
+    recomputed here from the copy on the leaderboard."""
+    suite = load_suite(nano_writer(tmp_path, **DEFENSES), data_dir=os.environ["ROBUSTBENCH_KERAS_DATA_DIR"])
+    run_suite(suite, progress=False)
+    mask = RandomMask(0.5, seed=1, name="mask")
+    model_file = save_small_model(tmp_path / "masked.keras", mnist, layers=(
+        keras.layers.Reshape((28, 28, 1)), keras.layers.Conv2D(4, 3, activation="relu"), mask))
+    submit_model(model_file, suite, name="masked", progress=False)
+
+    document = outputs_follow(tmp_path / "out")
+    entries = {entry["id"]: entry for entry in document["entries"]}
+    entry = entries["masked"]
+    assert "RandomMask" in entry["architecture"]
+    model = load_submitted_model(tmp_path / "out" / "submissions" / "masked.keras")
+    np.testing.assert_array_equal(model.get_layer("mask").mask.numpy(), mask.mask.numpy())
+    row = entries["fc10_wd1e-4"]["transfer"]  # the zoo row gains the submission's column with its interval
+    errors = round(row["errors_on"]["masked"] * row["num_examples"])
+    assert row["errors_on_ci"]["masked"] == pytest.approx(wilson_ci(errors, row["num_examples"]))
+
+    section, settings = entry["feature_squeezing"], suite.scorers["feature_squeezing"]
+    x_train, _ = mnist.split("train")
+    x_test, _ = mnist.split("test")
+    calibration, validation = feature_squeezing.legitimate_sets(x_test, x_train[sample_indices(len(x_train), 4, 0)],
+                                                                40, 40, seed=0)
+    threshold = detector.threshold_at_rate(detector.scores(model, calibration, settings.squeezers()), 0.05)
+    assert section["squeezers"] == ["bit_depth_1", "median_2x2"] and section["threshold"] == pytest.approx(threshold)
+    flagged = detector.scores(model, validation, settings.squeezers()) > threshold
+    assert section["false_positive_rate"]["value"] == pytest.approx(flagged.mean())
+    assert section["false_positive_rate"]["num_examples"] == 40
+    assert section["detection_rate"]["num_examples"] == round(4 * entry["min_distortion"]["train"]["success_rate"]) > 0
+    assert 0 <= section["roc_auc"] <= 1 and set(section["transfer_detection_rates"]) == {"fc10_wd1e-4"}
+    assert section["adaptive"]["num_examples"] == 1 and 0 <= section["adaptive"]["success_rate"] <= 1
+    assert "feature_squeezing_roc.png" in (tmp_path / "out" / "tables.md").read_text()

@@ -6,20 +6,8 @@ import pytest
 import scipy.ndimage
 import tensorflow as tf
 
-import keras
 from robustbench_keras.defenses import detector
 from robustbench_keras.defenses.squeezers import squeezers
-
-
-@pytest.fixture(scope="module")
-def linear_model():
-    keras.utils.set_random_seed(0)
-    inputs = keras.Input((6, 6))
-    logits = keras.layers.Dense(4, name="logits")(keras.layers.Flatten()(inputs))
-    model = keras.Model(inputs, logits)
-    kernel, bias = model.get_layer("logits").get_weights()
-    model.get_layer("logits").set_weights([kernel * 8, bias])  # sharper softmax: scores far from 0
-    return model
 
 
 def reference_scores(model, x):

@@ -16,11 +16,14 @@ def _errors_on_keys(node):
 
 def test_without_entry_drops_its_row_and_every_column(document):
     assert "my_cnn" in set(_errors_on_keys(document))
+    row = document["entries"][0]["transfer"]
+    row["errors_on_ci"] = {model: [0.0, 1.0] for model in row["errors_on"]}
     ids = [entry["id"] for entry in document["entries"]]
     changed = without_entry(document, "my_cnn")
     assert [entry["id"] for entry in changed["entries"]] == [entry_id for entry_id in ids if entry_id != "my_cnn"]
     assert "my_cnn" not in set(_errors_on_keys(changed))  # transfer rows and noise controls alike
     assert changed["entries"][0]["transfer"]["errors_on"] == {"fc10_wd1e-4": 1.0, "fc100_100_10": 0.031}
+    assert set(changed["entries"][0]["transfer"]["errors_on_ci"]) == {"fc10_wd1e-4", "fc100_100_10"}
     validate_document(changed)
 
 

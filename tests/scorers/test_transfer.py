@@ -3,6 +3,7 @@
 import keras
 import numpy as np
 import pytest
+import scipy.stats
 
 from robustbench_keras.attacks import AttackRecords
 from robustbench_keras.scorers import transfer
@@ -49,6 +50,22 @@ def test_diagonal_is_100_percent_over_successful_adversarials(mnist):
     assert row["errors_on"] == {"a": 1.0, "b": 0.0}
     assert row["num_examples"] == 4
     assert row["distortion_rms_mean"] == pytest.approx(0.75 / 28)
+    for model, count in (("a", 4), ("b", 0)):
+        wilson = scipy.stats.binomtest(count, 4).proportion_ci(0.95, method="wilson")
+        np.testing.assert_allclose(row["errors_on_ci"][model], [wilson.low, wilson.high], atol=1e-12)
+
+
+def test_interval_table_shows_each_cell_with_its_wilson_interval():
+    row = {"table": "table2", "errors_on": {"a": 0.06, "b": 0.5}, "errors_on_ci": {"a": [0.037, 0.087]},
+           "num_examples": 300, "distortion_rms_mean": 0.07}
+    document = {"entries": [{"id": "a", "paper_name": None, "transfer": row},
+                            {"id": "b", "paper_name": None, "transfer": dict(row, errors_on={"b": 1.0},
+                                                                           errors_on_ci={})}]}
+    ci_tables = [t for t in transfer.tables(document, None, transfer.Settings()) if t.key.endswith("_ci")]
+    assert [t.key for t in ci_tables] == ["table2_ci"]  # "b" has no intervals, so no row
+    (table,) = ci_tables
+    assert table.columns == ("Generated for / error on (%)", "a", "b", "n")
+    assert table.rows == (("a", "6.0 [3.7, 8.7]", "—", "300"),)
 
 
 @pytest.mark.parametrize("stddev", [0.06, 0.1, 0.3])
