@@ -15,7 +15,8 @@ import math
 import numpy as np
 
 from robustbench_keras.attacks.distances import per_pixel_rms
-from robustbench_keras.evaluation import error_rate
+from robustbench_keras.evaluation import predict_labels
+from robustbench_keras.executors import resolve_model, resolve_value
 from robustbench_keras.scorers.cells import (DASH, Comparison, Table, baselines_for, display_names, lookup,
                                                  paper_rows, row_ids)
 from robustbench_keras.scorers.min_distortion import paper_table
@@ -63,34 +64,80 @@ def run(settings, context):
 
     Each row feeds the model's successful adversarials (min_distortion's records) to every model of
     its table; the rows go to `sections["transfer"]`, the control rows to the document's "controls".
+    The evaluations are units of work, one per (table, model fed): the model's error on every input
+    of its table, shipped once per table.
     """
     groups = {}
     for model_id, entry in context.entries.items():
         if model_id in context.models:
             table = "table4" if paper_table(entry.train_split) == "table3" else "table2"
             groups.setdefault(table, []).append(model_id)
+    samples = {table: context.samples[next(iter(context.entries[model_ids[0]].sections["min_distortion"]))]
+               for table, model_ids in groups.items()}
+    seed = context.suite.seed
+    units, labels = [], []
+    for table, model_ids in groups.items():
+        feeds = context.executor.share(table_feeds(table, model_ids, context.records, *samples[table], settings, seed))
+        units += [(context.executor.share_model(context.models[model_id]), feeds) for model_id in model_ids]
+        labels += [f"{model_id} ({table})" for model_id in model_ids]
+    rates = iter(context.executor.map("transfer evaluations", evaluate_unit, units, labels=labels))
     controls = context.document_sections.setdefault("controls", {})
     for table, model_ids in groups.items():
-        group = {model_id: context.models[model_id] for model_id in model_ids}
-        split = next(iter(context.entries[model_ids[0]].sections["min_distortion"]))
-        x, y = context.samples[split]
+        (x, y), by_model = samples[table], {model_id: next(rates) for model_id in model_ids}
+
+        def errors_on(key):
+            return {model_id: by_model[model_id][key] for model_id in model_ids}
+
         for model_id in model_ids:
             records = context.records[model_id]
-            row = dict(adversarial_row(records, x, y, group), table=table)
+            row = dict(adversarial_row(records, x, errors_on(("adversarial", model_id))), table=table)
             if table == "table4":
-                row["magnified"] = magnified_row(records, x, y, group, settings.magnify, settings.magnified_rms)
+                row["magnified"] = magnified_row(records, x, settings.magnify, settings.magnified_rms,
+                                                 errors_on(("magnified", model_id)))
             context.entries[model_id].sections[NAME] = row
-        stddevs = settings.table4_noise_stddevs if table == "table4" else settings.table2_noise_stddevs
-        controls[table] = [noise_row(x, y, group, s, context.suite.seed) for s in stddevs]
+        controls[table] = [noise_row(x, s, seed, errors_on(("noise", s))) for s in _noise_stddevs(table, settings)[0]]
         if table == "table4":
-            controls["table4_magnified"] = [
-                noise_row(x, y, group, settings.magnified_noise_stddev, context.suite.seed)
-            ]
+            stddev = settings.magnified_noise_stddev
+            controls["table4_magnified"] = [noise_row(x, stddev, seed, errors_on(("noise", stddev)))]
 
 
-def error_rates(models, x, y):
-    """Fraction of `x` each model misclassifies: {model_id: rate}."""
-    return {model_id: error_rate(model, x, y) for model_id, model in models.items()}
+def _noise_stddevs(table, settings):
+    """(stddevs of the table's control rows, those of its magnified block's)."""
+    if table == "table4":
+        return settings.table4_noise_stddevs, (settings.magnified_noise_stddev,)
+    return settings.table2_noise_stddevs, ()
+
+
+def table_feeds(table, model_ids, records, x, y, settings, seed):
+    """What the rows of one table feed each of its models: {key: (inputs, true labels)}, keyed
+    ("adversarial", model id), ("magnified", model id) (Table 4) and ("noise", stddev)."""
+    feeds = {}
+    for model_id in model_ids:
+        success = np.asarray(records[model_id].success, dtype=bool)
+        x_adv = records[model_id].x_adv[success]
+        feeds[("adversarial", model_id)] = (x_adv, y[success])
+        if table == "table4":
+            feeds[("magnified", model_id)] = (magnify(x[success], x_adv, settings.magnify, settings.magnified_rms),
+                                              y[success])
+    for stddev in sum(_noise_stddevs(table, settings), ()):
+        feeds[("noise", stddev)] = (add_gaussian_noise(x, stddev, seed), y)
+    return feeds
+
+
+def evaluate_unit(unit):
+    """One unit of work: one model's error on every input of one table, {feed key: rate} (NaN for none).
+
+    `unit` is (model handle, feeds handle); the inputs go through the model in one prediction.
+    """
+    handle, feeds = unit
+    feeds = resolve_value(feeds)
+    inputs = [x for x, _ in feeds.values()]
+    predicted = predict_labels(resolve_model(handle), np.concatenate(inputs)) if sum(map(len, inputs)) else []
+    rates, start = {}, 0
+    for key, (x, y) in feeds.items():
+        rates[key] = float(np.mean(predicted[start:start + len(x)] != y)) if len(x) else float("nan")
+        start += len(x)
+    return rates
 
 
 def mean_rms(perturbations):
@@ -98,23 +145,22 @@ def mean_rms(perturbations):
     return float(per_pixel_rms(perturbations).mean()) if len(perturbations) else float("nan")
 
 
-def adversarial_row(records, x, y, models):
-    """A transfer row: the successful adversarials of one model fed to every model.
+def adversarial_row(records, x, errors_on):
+    """A transfer row: the successful adversarials of one model, with every model's error on them.
 
     Args:
         records: `AttackRecords` of the attack on `x` (same order).
-        x: the clean examples attacked; y: their true labels.
-        models: {model_id: keras model} of the table.
+        x: the clean examples attacked.
+        errors_on: {model_id: rate} of each model on the successful adversarials (`evaluate_unit`).
 
     Returns:
         {"errors_on": {model_id: rate}, "num_examples": int, "distortion_rms_mean": float}.
     """
     success = np.asarray(records.success, dtype=bool)
-    x_adv = records.x_adv[success]
     return {
-        "errors_on": error_rates(models, x_adv, y[success]),
+        "errors_on": errors_on,
         "num_examples": int(success.sum()),
-        "distortion_rms_mean": mean_rms(x_adv - x[success]),
+        "distortion_rms_mean": mean_rms(records.x_adv[success] - x[success]),
     }
 
 
@@ -128,15 +174,11 @@ def magnify(x, x_adv, mode="rms", size=0.1):
     return (x + (flat * scale[:, None]).reshape(x.shape)).astype(np.float32)
 
 
-def magnified_row(records, x, y, models, mode, size):
-    """A row of Table 4's magnified block: the successful perturbations rescaled, fed to every model."""
+def magnified_row(records, x, mode, size, errors_on):
+    """A row of Table 4's magnified block: the successful perturbations rescaled, with every model's error."""
     success = np.asarray(records.success, dtype=bool)
     x_magnified = magnify(x[success], records.x_adv[success], mode=mode, size=size)
-    return {
-        "mode": mode,
-        "errors_on": error_rates(models, x_magnified, y[success]),
-        "distortion_rms_mean": mean_rms(x_magnified - x[success]),
-    }
+    return {"mode": mode, "errors_on": errors_on, "distortion_rms_mean": mean_rms(x_magnified - x[success])}
 
 
 def add_gaussian_noise(x, stddev, seed):
@@ -145,14 +187,13 @@ def add_gaussian_noise(x, stddev, seed):
     return (x + rng.normal(0.0, stddev, size=x.shape)).astype(np.float32)
 
 
-def noise_row(x, y, models, stddev, seed):
-    """A control row: Gaussian noise of `stddev` added to the clean sample, fed to every model."""
-    x_noisy = add_gaussian_noise(x, stddev, seed)
+def noise_row(x, stddev, seed, errors_on):
+    """A control row: Gaussian noise of `stddev` added to the clean sample, with every model's error."""
     return {
         "label": f"Gaussian noise, stddev {stddev:g}",
         "stddev": float(stddev),
-        "errors_on": error_rates(models, x_noisy, y),
-        "distortion_rms": mean_rms(x_noisy - x),
+        "errors_on": errors_on,
+        "distortion_rms": mean_rms(add_gaussian_noise(x, stddev, seed) - x),
     }
 
 
