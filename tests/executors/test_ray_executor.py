@@ -1,6 +1,7 @@
 """The `ray` executor: same leaderboard as in process, a killed worker's unit retried, a killed driver's run
 resumed, progress per stage, the missing extra. One local Ray (2 CPUs, no dashboard) is shared by the module;
-the suite is tiny (2 cheap models, 16 examples, an attack of few steps without XLA) but has every unit kind."""
+the suite is tiny (2 cheap models, 16 examples, an attack of few steps with the fewest kernels to trace and no
+XLA: tracing them, once per model in each process, is most of a run) but has every unit kind."""
 
 import collections
 import os
@@ -27,8 +28,8 @@ dataset: mnist
 seed: 0
 max_epochs: 1
 models: [fc10_wd1e-4, fc100_100_10_p1]
-attack: {{batch_size: 8, num_c_steps: 2, max_evaluations: 10, rescue_evaluations: 0, num_boundary_steps: 4,
-         num_projection_steps: 1, jit_compile: false}}
+attack: {{batch_size: 8, num_c_steps: 2, max_evaluations: 10, rescue_evaluations: 0, num_boundary_steps: 1,
+         num_projection_steps: 0, jit_compile: false}}
 scorers:
   min_distortion: {{num_examples: 16, chunk_size: 8}}
   transfer: {{}}
