@@ -39,7 +39,7 @@ def _load_smoke(output):
                       cache_dir=os.environ.get("ROBUSTBENCH_KERAS_CACHE_DIR"))
 
 
-@pytest.fixture(scope="module", autouse=True)
+@pytest.fixture(scope="module")
 def trained_models(tmp_path_factory):
     """The smoke suite's models in the cache before anything is timed (trained here if missing)."""
     suite = _load_smoke(tmp_path_factory.mktemp("unused"))
@@ -54,13 +54,13 @@ def _smoke(tmp_path, executor):
     return stage_times
 
 
-def test_smoke_suite_in_process(benchmark, tmp_path):
+def test_smoke_suite_in_process(benchmark, tmp_path, trained_models):
     stage_times = benchmark.pedantic(_smoke, args=(tmp_path, InProcessExecutor(progress=False)), rounds=1,
                                      iterations=1)
     benchmark.extra_info.update(stage_times)
 
 
-def test_smoke_suite_on_ray(benchmark, tmp_path, ray_session):
+def test_smoke_suite_on_ray(benchmark, tmp_path, trained_models, ray_session):
     stage_times = benchmark.pedantic(_smoke, args=(tmp_path, RayExecutor(progress=False)), rounds=1, iterations=1)
     benchmark.extra_info.update(stage_times, ray_init_s=WALL_TIMES["ray_init_s"])
     if "in_process" in WALL_TIMES:
