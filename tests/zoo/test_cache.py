@@ -116,6 +116,13 @@ def test_the_saved_bytes_depend_on_the_model_not_on_when_it_was_saved():
     assert cache.keras_bytes(model) != first
 
 
+@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+def test_the_saved_optimiser_name_does_not_depend_on_optimisers_made_before(optimizer):
+    recipe = SHORT.replace(optimizer=optimizer)
+    names = {training.optimizer(recipe, 0.1, 10).get_config()["name"] for _ in range(2)}
+    assert names == {optimizer}  # Keras alone would name the second "sgd_1" / "adam_1"
+
+
 @pytest.mark.parametrize("damage", ["truncate", "flip"])
 def test_a_damaged_cached_model_is_trained_again_with_a_note(small_mnist, tmp_path, counted_training, capsys, damage):
     trained = zoo.load_or_train(MODEL_ID, small_mnist, seed=1, cache_dir=tmp_path, progress=False, recipe=SHORT)
