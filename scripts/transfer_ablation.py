@@ -51,7 +51,6 @@ def main():
     args = parser.parse_args()
     import_tensorflow()
     from robustbench_keras.attacks import LBFGSAttack, choose_targets, run_attack
-    from robustbench_keras.attacks.settings import AttackSettings
     from robustbench_keras.data import load_dataset
     from robustbench_keras.scorers.min_distortion import sample_indices
     from robustbench_keras.suite import load_suite

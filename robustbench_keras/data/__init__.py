@@ -137,20 +137,20 @@ def _decode(name, source, paths, progress):
             raise DataError(f"{paths[f'{part}_labels']}: label {labels.max()} found, expected 0 to "
                             f"{NUM_CLASSES - 1}; replace it with the official file")
     arrays = {
-        "x_train": _pixels(decoded["train_images"]),
+        "x_train": pixels(decoded["train_images"]),
         "y_train": _labels(decoded["train_labels"]),
-        "x_test": _pixels(decoded["test_images"]),
+        "x_test": pixels(decoded["test_images"]),
         "y_test": _labels(decoded["test_labels"]),
     }
     record = fingerprint.dataset_fingerprint(name, source, records, arrays)
     return Dataset(name=name, fingerprint_json=json.dumps(record, sort_keys=True), **arrays)
 
 
-def _pixels(images):
+def pixels(images):
     """uint8 -> float32 bytes / 255, read-only (float32 division is exact-rounded, so hashes are stable)."""
-    pixels = images.astype(np.float32) / np.float32(255)
-    pixels.flags.writeable = False
-    return pixels
+    values = images.astype(np.float32) / np.float32(255)
+    values.flags.writeable = False
+    return values
 
 
 def _labels(labels):

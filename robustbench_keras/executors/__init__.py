@@ -5,19 +5,25 @@ A scorer hands an executor a list of independent units and gets their results ba
     handle = context.executor.share_model(model)              # shipped once per worker
     results = context.executor.map("attack fc10", attack_chunk, units, on_done=save)
 
+The units: training one missing zoo model (`pipeline/models.py`), attacking one chunk of examples for
+one model (`scorers/attack_jobs.py`), one model's spectral bounds, one model's Property-1 analysis,
+and one model's transfer evaluations (`scorers/transfer.py`).
+
 Each unit is a picklable tuple whose result is determined by its content (model checkpoint, example
 indices, settings), so a retried unit gives the same result. `function(unit)` runs on a worker and
 returns a result; `on_done(position, result)` runs in the driver as each unit finishes, so that only
-the driver writes files. `resolve_model(handle)` turns a shared model back into a Keras model.
+the driver writes files. `resolve_model(handle)` turns a shared model back into a Keras model, and
+`resolve_dataset` / `resolve_value` do the same for `share_dataset(dataset)` / `share(value)`.
 """
 
 from robustbench_keras.executors.in_process import InProcessExecutor
-from robustbench_keras.executors.shipping import resolve_model
+from robustbench_keras.executors.shipping import resolve_dataset, resolve_model, resolve_value
 
 EXECUTOR_NAMES = ("in_process", "ray")
 RAY_INSTALL_HINT = 'executor: ray needs the ray extra; install it with pip install -e ".[ray]"'
 
-__all__ = ["EXECUTOR_NAMES", "RAY_INSTALL_HINT", "InProcessExecutor", "make_executor", "resolve_model"]
+__all__ = ["EXECUTOR_NAMES", "RAY_INSTALL_HINT", "InProcessExecutor", "make_executor", "resolve_dataset",
+           "resolve_model", "resolve_value"]
 
 
 def make_executor(name, ray_address=None, progress=True):

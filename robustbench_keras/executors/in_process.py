@@ -15,13 +15,22 @@ class InProcessExecutor:
 
     def __init__(self, progress=True):
         self.progress = progress
+        self.worker_progress = progress  # units run here, so their own progress lines can show
         self.timings = []
 
     def share_model(self, model):
         """A handle for `model` that units carry (here the model itself)."""
         return model
 
-    def map(self, stage, function, units, on_done=None, labels=None):
+    def share_dataset(self, dataset):
+        """A handle for `dataset` that units carry (here the dataset itself)."""
+        return dataset
+
+    def share(self, value):
+        """A handle for a value many units read (here the value itself)."""
+        return value
+
+    def map(self, stage, function, units, on_done=None, labels=None, weights=None):
         """`[function(unit) for unit in units]`, with one progress line for the stage.
 
         Args:
@@ -30,12 +39,13 @@ class InProcessExecutor:
             units: picklable units of work.
             on_done: optional `on_done(position, result)`, called in this process as each unit finishes.
             labels: optional name of each unit in the timing table (default: its position).
+            weights: optional relative cost of each unit, for the progress line's ETA.
 
         Returns:
             The results, in the order of `units`.
         """
         results = []
-        bar = Progress(stage, len(units), unit="unit", enabled=self.progress)
+        bar = Progress(stage, len(units), unit="unit", enabled=self.progress, weights=weights)
         for position, unit in enumerate(units):
             result, node, seconds = timed(function, unit)
             self.timings.append(UnitTiming(stage, unit_label(labels, position), node, seconds))

@@ -8,7 +8,7 @@ Ray (`MAX_RETRIES`); units are idempotent, so a retry gives the same result.
 from robustbench_keras.errors import SuiteError, UserError
 from robustbench_keras.executors import RAY_INSTALL_HINT
 from robustbench_keras.executors.in_process import unit_label
-from robustbench_keras.executors.shipping import ShippedModel, model_bytes
+from robustbench_keras.executors.shipping import ShippedModel, ShippedValue, model_bytes, pack_dataset
 from robustbench_keras.executors.timings import UnitTiming, timed
 from robustbench_keras.progress import Progress
 
@@ -39,8 +39,9 @@ class RayExecutor:
     def __init__(self, address=None, progress=True):
         ray = import_ray()
         self.progress = progress
+        self.worker_progress = False  # a worker's lines would not reach this terminal
         self.timings = []
-        self._shipped = {}  # id(model) -> (model, its ShippedModel); the model is kept so that its id stays its own
+        self._shipped = {}  # id(model) or dataset id -> (object, its handle); the object is kept so that its id stays its own
         self._owns_ray = not ray.is_initialized()
         if self._owns_ray:
             ray.init(address=address, include_dashboard=False, log_to_driver=False,
@@ -56,8 +57,25 @@ class RayExecutor:
             self._shipped[id(model)] = (model, ShippedModel(sha256, [ray.put(data)]))
         return self._shipped[id(model)][1]
 
-    def map(self, stage, function, units, on_done=None, labels=None):
-        """Like `InProcessExecutor.map`, with the units running as Ray tasks in parallel."""
+    def share_dataset(self, dataset):
+        """A `ShippedValue` of the dataset's arrays (images as bytes), put once per run; cached per worker
+        by the dataset's fingerprint id."""
+        import ray
+
+        key = dataset.fingerprint["id"]
+        if key not in self._shipped:
+            self._shipped[key] = (dataset, ShippedValue(key, [ray.put(pack_dataset(dataset))]))
+        return self._shipped[key][1]
+
+    def share(self, value):
+        """A `ShippedValue` of `value`, put once into the object store, read by every unit that carries it."""
+        import ray
+
+        return ShippedValue(None, [ray.put(value)])
+
+    def map(self, stage, function, units, on_done=None, labels=None, weights=None):
+        """Like `InProcessExecutor.map`, with the units running as Ray tasks in parallel (units finish out
+        of order, so `weights` are not used for the ETA)."""
         import ray
 
         pending = {self._task.remote(function, unit): position for position, unit in enumerate(units)}

@@ -1,43 +1,83 @@
-"""The zoo models of a suite, trained or loaded from the cache, each with its leaderboard entry."""
+"""The zoo models of a suite, trained (one unit of work per missing model) or loaded from the cache, each
+with its leaderboard entry."""
 
 import dataclasses
 import time
 
 from robustbench_keras import zoo
 from robustbench_keras.evaluation import clean_errors
+from robustbench_keras.executors import InProcessExecutor, resolve_dataset
+from robustbench_keras.executors.shipping import model_bytes
 from robustbench_keras.leaderboard.entries import Entry
 from robustbench_keras.progress import Progress
 from robustbench_keras.provenance import file_sha256
+from robustbench_keras.zoo import cache
 
 
-def prepare_zoo_models(suite, dataset, progress=True):
-    """Trains or loads every model of `suite`; returns ({id: model}, {id: Entry}) in suite order.
+def prepare_zoo_models(suite, dataset, progress=True, executor=None):
+    """Trains the missing models of `suite`, loads the others; returns ({id: model}, {id: Entry}) in suite
+    order.
 
-    The stage's ETA weighs each model by its training cost (a cached model costs a hundredth of the
-    cheapest training), so it holds after a cheap linear model.
+    The missing models are trained as one executor stage, one unit per model, keyed as the cache is
+    (recipe, data fingerprint id, seed). A worker returns the model's `.keras` bytes and sidecar; the
+    driver writes them into the cache as each arrives (so an interrupted run keeps every model trained)
+    and loads every model from the cache, whichever executor trained it.
+
+    Args:
+        suite: the validated `Suite` (models, seed, recipes, cache folder).
+        dataset: the loaded `Dataset`.
+        progress: show progress lines.
+        executor: where the training units run; None: in this process.
     """
-    models, entries = {}, {}
-    costs = [zoo.training_cost(model_id, suite.recipe_for(model_id)) for model_id in suite.models]
-    weights = [cost if not suite.checkpoint_path(model_id, dataset).exists() else min(costs) / 100
-               for model_id, cost in zip(suite.models, costs)]
-    bar = Progress("models", len(suite.models), unit="model", enabled=progress, weights=weights)
+    executor = executor or InProcessExecutor(progress)
+    models, seconds = {}, {}
     for model_id in suite.models:
-        models[model_id], entries[model_id] = prepare_zoo_model(model_id, dataset, suite, progress)
+        start = time.perf_counter()
+        models[model_id] = cache.load_intact(suite.checkpoint_path(model_id, dataset))
+        seconds[model_id] = time.perf_counter() - start
+    missing = [model_id for model_id, model in models.items() if model is None]
+    if missing:
+        handle = executor.share_dataset(dataset)
+        units = [(model_id, suite.recipe_for(model_id), suite.seed, handle, executor.worker_progress)
+                 for model_id in missing]
+
+        def save(position, result):
+            model_id, (data, info) = missing[position], result
+            path = suite.checkpoint_path(model_id, dataset)
+            cache.save_bytes(data, path, info)
+            models[model_id] = cache.load(path)
+
+        executor.map("training models", train_unit, units, on_done=save, labels=missing,
+                     weights=[zoo.training_cost(model_id, suite.recipe_for(model_id)) for model_id in missing])
+        seconds.update((timing.unit, timing.seconds) for timing in executor.timings[-len(missing):])
+    entries = {}
+    bar = Progress("clean errors", len(suite.models), unit="model", enabled=progress)
+    for model_id in suite.models:
+        entries[model_id] = zoo_entry(model_id, models[model_id], dataset, suite, seconds[model_id])
         bar.update(info=model_id)
     bar.close()
     return models, entries
 
 
-def prepare_zoo_model(model_id, dataset, suite, progress=True):
-    """Trains or loads one zoo model; returns it with its entry (provenance and clean errors)."""
+def train_unit(unit):
+    """One unit of work: trains one zoo model; returns its `.keras` bytes and its cache sidecar.
+
+    `unit` is (model id, recipe, seed, dataset handle, show progress): what the model's cache key is
+    made of. A retried unit gives the same weights (seeded training); only Keras's `date_saved` in the
+    bytes differs.
+    """
+    model_id, recipe, seed, handle, progress = unit
+    model, info = zoo.train(model_id, resolve_dataset(handle), seed, progress, recipe)
+    return model_bytes(model)[0], info
+
+
+def zoo_entry(model_id, model, dataset, suite, train_or_load_s):
+    """The entry of one trained zoo model: provenance and clean errors."""
     spec = zoo.get(model_id)
-    start = time.perf_counter()
-    model = suite.load_model(model_id, dataset, progress=progress)
-    entry = Entry(
+    return Entry(
         id=model_id, paper_name=spec.paper_name, source="zoo", architecture=spec.architecture,
         recipe=dataclasses.asdict(suite.recipe_for(model_id)),
         checkpoint_sha256=file_sha256(suite.checkpoint_path(model_id, dataset)), seed=suite.seed,
         train_split=spec.train_split, clean_errors=clean_errors(model, dataset),
-        timings={"train_or_load_s": time.perf_counter() - start},
+        timings={"train_or_load_s": train_or_load_s},
     )
-    return model, entry

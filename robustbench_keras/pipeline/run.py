@@ -48,7 +48,7 @@ def run_suite(suite, progress=True, executor=None):
         dataset = load_dataset(suite.dataset, data_dir=suite.data_dir, progress=progress,
                            spheres_spec=suite.spheres)
         start = time.perf_counter()
-        models, entries = prepare_zoo_models(suite, dataset, progress)
+        models, entries = prepare_zoo_models(suite, dataset, progress, executor)
         stage_times = {"models_s": time.perf_counter() - start}
         context = score_models(suite, dataset, models, entries, output, progress=progress, executor=executor)
         publish(leaderboard_path, build_document(suite, dataset, entries.values(), context.document_sections))

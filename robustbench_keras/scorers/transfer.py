@@ -10,18 +10,17 @@ clipped to [0, 1], so their per-pixel RMS is exactly the stated value; results r
 """
 
 import dataclasses
-import math
 
 import numpy as np
 
 from robustbench_keras.attacks.distances import per_pixel_rms
-from robustbench_keras.evaluation import error_rate
-from robustbench_keras.scorers.cells import (DASH, Comparison, Table, baselines_for, display_names, lookup,
-                                                 paper_rows, row_ids)
+from robustbench_keras.evaluation import predict_labels
+from robustbench_keras.executors import resolve_model, resolve_value
+from robustbench_keras.scorers.cells import baselines_for, display_names
 from robustbench_keras.scorers.min_distortion import paper_table
+from robustbench_keras.scorers.transfer_tables import NAME, matrix, tables  # noqa: F401 (tables: the scorer contract)
 from robustbench_keras.statistics import wilson_ci
 
-NAME = "transfer"
 MAGNIFY_MODES = ("rms", "literal")
 # (table key, magnified block, figure title) of each transfer matrix.
 MATRICES = (("table2", False, "Table 2"), ("table4", False, "Table 4"), ("table4", True, "Table 4, magnified"))
@@ -54,44 +53,85 @@ class Settings:
             raise ValueError("noise stddevs and magnified_rms must be positive")
 
 
-def transfer_table(entry):
-    """The transfer table of a JSON entry: its row's own, else that of its paper table (P1/P2 models: "table4")."""
-    return lookup(entry, NAME, "table") or ("table4" if paper_table(entry["train_split"]) == "table3" else "table2")
-
-
 def run(settings, context):
     """A transfer row per model of each table, and the table's Gaussian-noise control rows.
 
     Each row feeds the model's successful adversarials (min_distortion's records) to every model of
     its table; the rows go to `sections["transfer"]`, the control rows to the document's "controls".
+    The evaluations are units of work, one per (table, model fed): the model's error on every input
+    of its table, shipped once per table.
     """
     groups = {}
     for model_id, entry in context.entries.items():
         if model_id in context.models:
             table = "table4" if paper_table(entry.train_split) == "table3" else "table2"
             groups.setdefault(table, []).append(model_id)
+    samples = {table: context.samples[next(iter(context.entries[model_ids[0]].sections["min_distortion"]))]
+               for table, model_ids in groups.items()}
+    seed = context.suite.seed
+    units, labels = [], []
+    for table, model_ids in groups.items():
+        feeds = context.executor.share(table_feeds(table, model_ids, context.records, *samples[table], settings, seed))
+        units += [(context.executor.share_model(context.models[model_id]), feeds) for model_id in model_ids]
+        labels += [f"{model_id} ({table})" for model_id in model_ids]
+    rates = iter(context.executor.map("transfer evaluations", evaluate_unit, units, labels=labels))
     controls = context.document_sections.setdefault("controls", {})
     for table, model_ids in groups.items():
-        group = {model_id: context.models[model_id] for model_id in model_ids}
-        split = next(iter(context.entries[model_ids[0]].sections["min_distortion"]))
-        x, y = context.samples[split]
+        x, by_model = samples[table][0], {model_id: next(rates) for model_id in model_ids}
+
+        def errors_on(key):
+            return {model_id: by_model[model_id][key] for model_id in model_ids}
+
         for model_id in model_ids:
             records = context.records[model_id]
-            row = dict(adversarial_row(records, x, y, group), table=table)
+            row = dict(adversarial_row(records, x, errors_on(("adversarial", model_id))), table=table)
             if table == "table4":
-                row["magnified"] = magnified_row(records, x, y, group, settings.magnify, settings.magnified_rms)
+                row["magnified"] = magnified_row(records, x, settings.magnify, settings.magnified_rms,
+                                                 errors_on(("magnified", model_id)))
             context.entries[model_id].sections[NAME] = row
-        stddevs = settings.table4_noise_stddevs if table == "table4" else settings.table2_noise_stddevs
-        controls[table] = [noise_row(x, y, group, s, context.suite.seed) for s in stddevs]
+        controls[table] = [noise_row(x, s, seed, errors_on(("noise", s))) for s in _noise_stddevs(table, settings)[0]]
         if table == "table4":
-            controls["table4_magnified"] = [
-                noise_row(x, y, group, settings.magnified_noise_stddev, context.suite.seed)
-            ]
+            stddev = settings.magnified_noise_stddev
+            controls["table4_magnified"] = [noise_row(x, stddev, seed, errors_on(("noise", stddev)))]
 
 
-def error_rates(models, x, y):
-    """Fraction of `x` each model misclassifies: {model_id: rate}."""
-    return {model_id: error_rate(model, x, y) for model_id, model in models.items()}
+def _noise_stddevs(table, settings):
+    """(stddevs of the table's control rows, those of its magnified block's)."""
+    if table == "table4":
+        return settings.table4_noise_stddevs, (settings.magnified_noise_stddev,)
+    return settings.table2_noise_stddevs, ()
+
+
+def table_feeds(table, model_ids, records, x, y, settings, seed):
+    """What the rows of one table feed each of its models: {key: (inputs, true labels)}, keyed
+    ("adversarial", model id), ("magnified", model id) (Table 4) and ("noise", stddev)."""
+    feeds = {}
+    for model_id in model_ids:
+        success = np.asarray(records[model_id].success, dtype=bool)
+        x_adv = records[model_id].x_adv[success]
+        feeds[("adversarial", model_id)] = (x_adv, y[success])
+        if table == "table4":
+            feeds[("magnified", model_id)] = (magnify(x[success], x_adv, settings.magnify, settings.magnified_rms),
+                                              y[success])
+    for stddev in sum(_noise_stddevs(table, settings), ()):
+        feeds[("noise", stddev)] = (add_gaussian_noise(x, stddev, seed), y)
+    return feeds
+
+
+def evaluate_unit(unit):
+    """One unit of work: one model's error on every input of one table, {feed key: rate} (NaN for none).
+
+    `unit` is (model handle, feeds handle); the inputs go through the model in one prediction.
+    """
+    handle, feeds = unit
+    feeds = resolve_value(feeds)
+    inputs = [x for x, _ in feeds.values()]
+    predicted = predict_labels(resolve_model(handle), np.concatenate(inputs)) if sum(map(len, inputs)) else []
+    rates, start = {}, 0
+    for key, (x, y) in feeds.items():
+        rates[key] = float(np.mean(predicted[start:start + len(x)] != y)) if len(x) else float("nan")
+        start += len(x)
+    return rates
 
 
 def mean_rms(perturbations):
@@ -99,26 +139,24 @@ def mean_rms(perturbations):
     return float(per_pixel_rms(perturbations).mean()) if len(perturbations) else float("nan")
 
 
-def adversarial_row(records, x, y, models):
-    """A transfer row: the successful adversarials of one model fed to every model.
+def adversarial_row(records, x, errors_on):
+    """A transfer row: the successful adversarials of one model, with every model's error on them.
 
     Args:
         records: `AttackRecords` of the attack on `x` (same order).
-        x: the clean examples attacked; y: their true labels.
-        models: {model_id: keras model} of the table.
+        x: the clean examples attacked.
+        errors_on: {model_id: rate} of each model on the successful adversarials (`evaluate_unit`).
 
     Returns:
         {"errors_on": {model_id: rate}, "errors_on_ci": {model_id: [low, high]} (none without examples),
         "num_examples": int, "distortion_rms_mean": float}.
     """
     success = np.asarray(records.success, dtype=bool)
-    x_adv = records.x_adv[success]
-    errors_on = error_rates(models, x_adv, y[success])
     return {
         "errors_on": errors_on,
         "errors_on_ci": error_cis(errors_on, int(success.sum())),
         "num_examples": int(success.sum()),
-        "distortion_rms_mean": mean_rms(x_adv - x[success]),
+        "distortion_rms_mean": mean_rms(records.x_adv[success] - x[success]),
     }
 
 
@@ -139,15 +177,11 @@ def magnify(x, x_adv, mode="rms", size=0.1):
     return (x + (flat * scale[:, None]).reshape(x.shape)).astype(np.float32)
 
 
-def magnified_row(records, x, y, models, mode, size):
-    """A row of Table 4's magnified block: the successful perturbations rescaled, fed to every model."""
+def magnified_row(records, x, mode, size, errors_on):
+    """A row of Table 4's magnified block: the successful perturbations rescaled, with every model's error."""
     success = np.asarray(records.success, dtype=bool)
     x_magnified = magnify(x[success], records.x_adv[success], mode=mode, size=size)
-    return {
-        "mode": mode,
-        "errors_on": error_rates(models, x_magnified, y[success]),
-        "distortion_rms_mean": mean_rms(x_magnified - x[success]),
-    }
+    return {"mode": mode, "errors_on": errors_on, "distortion_rms_mean": mean_rms(x_magnified - x[success])}
 
 
 def add_gaussian_noise(x, stddev, seed):
@@ -156,126 +190,14 @@ def add_gaussian_noise(x, stddev, seed):
     return (x + rng.normal(0.0, stddev, size=x.shape)).astype(np.float32)
 
 
-def noise_row(x, y, models, stddev, seed):
-    """A control row: Gaussian noise of `stddev` added to the clean sample, fed to every model."""
-    x_noisy = add_gaussian_noise(x, stddev, seed)
+def noise_row(x, stddev, seed, errors_on):
+    """A control row: Gaussian noise of `stddev` added to the clean sample, with every model's error."""
     return {
         "label": f"Gaussian noise, stddev {stddev:g}",
         "stddev": float(stddev),
-        "errors_on": error_rates(models, x_noisy, y),
-        "distortion_rms": mean_rms(x_noisy - x),
+        "errors_on": errors_on,
+        "distortion_rms": mean_rms(add_gaussian_noise(x, stddev, seed) - x),
     }
-
-
-def matrix(document, table="table2", magnified=False, names=None):
-    """The error matrix of Table 2 or 4 from a leaderboard document, for a heatmap.
-
-    Returns:
-        (errors float (rows, columns) with NaN where missing, row labels, column labels): rows are the
-        entries whose transfer row belongs to `table`, then the Gaussian-noise control rows; columns
-        the row models, then any other model fed; models labelled by `names` (default: display names).
-    """
-    names = names if names is not None else display_names(document, None)
-    rows = [e for e in document["entries"] if lookup(e, NAME, "table") == table]
-    sources = [(lookup(e, NAME, "magnified", "errors_on") if magnified else lookup(e, NAME, "errors_on")) or {}
-               for e in rows]
-    controls = lookup(document, "controls", f"{table}_magnified" if magnified else table) or []
-    sources += [control["errors_on"] for control in controls]
-    columns = [e["id"] for e in rows]
-    for errors_on in sources:
-        columns += [model for model in errors_on if model not in columns]
-    errors = np.array([[source.get(model, np.nan) for model in columns] for source in sources], dtype=np.float64)
-    row_labels = [names.get(e["id"], e["id"]) for e in rows] + [control["label"] for control in controls]
-    return errors.reshape(len(sources), len(columns)), row_labels, [names.get(c, c) for c in columns]
-
-
-def tables(document, baselines, settings):
-    """Table 2, Table 4 and Table 4's magnified block, paper beside ours; then each matrix with its CIs."""
-    drawn = [_transfer_table(document, baselines, "table2"), _transfer_table(document, baselines, "table4"),
-             _transfer_table(document, baselines, "table4", magnified=True)]
-    return drawn + [table for key in ("table2", "table4") if (table := _interval_table(document, baselines, key))]
-
-
-def _interval_table(document, baselines, key):
-    """Our transfer errors of `key`'s rows with their 95% Wilson intervals; None if no row has them."""
-    rows = [e for e in document["entries"] if lookup(e, NAME, "table") == key and lookup(e, NAME, "errors_on_ci")]
-    if not rows:
-        return None
-    names = display_names(document, baselines)
-    columns = [e["id"] for e in rows]
-    for entry in rows:
-        columns += [model for model in entry[NAME]["errors_on"] if model not in columns]
-
-    def cell(transfer, model):
-        interval = transfer["errors_on_ci"].get(model)
-        if interval is None:
-            return DASH
-        return f"{100 * transfer['errors_on'][model]:.1f} [{100 * interval[0]:.1f}, {100 * interval[1]:.1f}]"
-
-    body = tuple((names.get(e["id"], e["id"]), *(cell(e[NAME], c) for c in columns), str(e[NAME]["num_examples"]))
-                 for e in rows)
-    title = "Table 2" if key == "table2" else "Table 4"
-    return Table(f"{key}_ci", f"{title} with 95% confidence intervals",
-                 "Error (%) each model makes on the row model's successful adversarials, with the 95% Wilson "
-                 "score interval of that proportion over the row's n adversarials.",
-                 ("Generated for / error on (%)", *(names.get(c, c) for c in columns), "n"), body, has_paper=False)
-
-
-def _controls(paper_controls, our_controls, columns):
-    """Gaussian-noise rows: the paper's matched to ours by stddev, then ours the paper lacks."""
-    rows, used = [], set()
-    for reference in paper_controls:
-        match = next((i for i, c in enumerate(our_controls) if math.isclose(c["stddev"], reference["stddev"])), None)
-        used.add(match)
-        rows.append((reference, our_controls[match] if match is not None else {}))
-    rows += [({}, control) for i, control in enumerate(our_controls) if i not in used]
-    return tuple(
-        (ours.get("label") or reference["label"],
-         *(Comparison(lookup(reference, "errors_on", c), lookup(ours, "errors_on", c), "percent") for c in columns),
-         Comparison(reference.get("distortion_rms"), ours.get("distortion_rms"), "distortion"))
-        for reference, ours in rows
-    )
-
-
-def _transfer_table(document, baselines, key, magnified=False):
-    part = "magnified" if magnified else None
-    paper = {row["model"]: row for row in paper_rows(baselines, key, part)}
-    columns = list(lookup(baselines, key, "columns") or [])
-    columns += [e["id"] for e in document["entries"] if e["id"] not in columns and transfer_table(e) == key]
-    entries = {entry["id"]: entry for entry in document["entries"]}
-    names = display_names(document, baselines)
-    rows = []
-    for model in row_ids(document, paper_rows(baselines, key, part), lambda e: transfer_table(e) == key):
-        transfer = lookup(entries.get(model), NAME)
-        ours = lookup(transfer, "magnified") if magnified else transfer
-        if lookup(transfer, "table") != key:
-            ours = None
-        reference = paper.get(model, {})
-        rows.append((
-            names.get(model, model),
-            *(Comparison(lookup(reference, "errors_on", c), lookup(ours, "errors_on", c), "percent") for c in columns),
-            Comparison(reference.get("distortion_mean"), lookup(ours, "distortion_rms_mean"), "distortion"),
-        ))
-    paper_controls = (lookup(baselines, key, part) if magnified else lookup(baselines, key)) or {}
-    control_key = f"{key}_magnified" if magnified else key
-    rows += _controls(paper_controls.get("controls", []), lookup(document, "controls", control_key) or [], columns)
-    header = ("Generated for / error on (%)", *(names.get(c, c) for c in columns), "Av. distortion")
-    title, note = _describe(document, key, magnified)
-    return Table(control_key, title, note, header, tuple(rows), has_paper=baselines is not None)
-
-
-def _describe(document, key, magnified):
-    if key == "table2":
-        return ("Table 2: cross-model generalisation of adversarial examples",
-                "Error each model makes on the adversarial examples generated for the row's model (the "
-                "diagonal counts successful adversarials only), and Gaussian-noise control rows.")
-    if magnified:
-        modes = sorted({lookup(e, NAME, "magnified", "mode") for e in document["entries"]} - {None})
-        return ("Table 4 (continued): adversarial examples magnified to stddev 0.1",
-                f"Perturbations rescaled before transfer (mode: {', '.join(modes) or DASH}; 'rms' rescales each "
-                "to per-pixel RMS 0.1, 'literal' applies the paper's x + 0.1(x'-x)/||x'-x||).")
-    return ("Table 4: cross-training-set generalisation (P1 / P2 models)",
-            "Error each P1/P2 model makes on the adversarial examples generated for the row's model.")
 
 
 def figures(document, context):

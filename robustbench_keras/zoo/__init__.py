@@ -4,6 +4,7 @@
     spec = zoo.get("fc100_100_10")   # ZooSpec: paper name, architecture, split, recipe, paper errors
     model = zoo.build("fc100_100_10", seed=0)              # untrained, logits out
     model = zoo.load_or_train("fc100_100_10", ds, seed=0)  # trained once, then loaded from the cache
+    model, info = zoo.train("fc100_100_10", ds, seed=0)   # trained, not cached; info: the cache's sidecar
 
 Every model takes float32 (batch, 28, 28) in [0, 1] and returns logits (batch, 10); its hidden layers are
 "hidden_1", "hidden_2", ... The specs (`zoo/specs.py`) and `training_cost` need no Keras: importing the
@@ -28,6 +29,7 @@ __all__ = [
     "get",
     "load_or_train",
     "names",
+    "train",
     "training_cost",
 ]
 
@@ -72,20 +74,30 @@ def load_or_train(model_id, dataset, seed=0, cache_dir=None, progress=True, reci
         recipe: overrides the spec's recipe (e.g. `spec.recipe.replace(epochs=2)`); part of the cache key.
 
     Returns:
-        The trained `keras.Model` (logits out). A fresh training also writes a JSON sidecar with the
-        training time, the final errors on the training split and the test split, the test error after
-        every epoch ("history"; adversarial training adds each epoch's pool layer and pool distortion, PGD
-        training (Xiao et al. 2019) each epoch's loss and attack radius) and, for adversarial training, the
-        time spent attacking ("attack_time_s").
+        The trained `keras.Model` (logits out), cached with the sidecar of `train`.
+    """
+    path = cache_path(model_id, dataset, seed, cache_dir, recipe)
+    model = cache.load_intact(path)
+    if model is None:
+        model, info = train(model_id, dataset, seed, progress, recipe)
+        cache.save(model, path, info)
+    return model
+
+
+def train(model_id, dataset, seed=0, progress=True, recipe=None):
+    """A freshly trained model and its sidecar (not cached; `load_or_train`'s arguments).
+
+    Returns:
+        `(model, info)`: the trained `keras.Model`, and a JSON-able dict of the training time and final
+        errors on the training split and the test split, the test error after every epoch ("history";
+        adversarial training adds each epoch's pool layer and pool distortion, PGD training (Xiao et al.
+        2019) each epoch's loss and attack radius) and, for adversarial training, the time spent attacking
+        ("attack_time_s").
     """
     from robustbench_keras.zoo import adversarial_training, pgd_training, spheres_nets, training  # after TensorFlow
 
     spec = get(model_id)
     recipe = recipe or spec.recipe
-    path = cache_path(model_id, dataset, seed, cache_dir, recipe)
-    model = cache.load_intact(path)
-    if model is not None:
-        return model
     model = build(model_id, seed, recipe)
     x, y = dataset.split(spec.train_split)
     x_test, y_test = dataset.split("test")
@@ -118,5 +130,4 @@ def load_or_train(model_id, dataset, seed=0, cache_dir=None, progress=True, reci
         "keras_version": metadata.version("keras"),
         **trace,  # "history", and "attack_time_s" for adversarial training
     }
-    cache.save(model, path, info)
-    return model
+    return model, info

@@ -5,13 +5,15 @@ sha256 of the recipe's canonical JSON, the dataset fingerprint id and the seed, 
 trains a new model instead of loading a stale one. Beside each model a JSON sidecar
 (`.json`, same stem) records the recipe, fingerprint id, seed, training time and final errors.
 Both are written atomically (`robustbench_keras.atomic`), so an interrupted run never leaves a broken
-checkpoint; a damaged one (disk trouble, a hand edit) is deleted and trained again (`load_intact`).
+checkpoint; the `.keras` bytes are canonical (`keras_bytes`), so the same weights give the same sha256; a damaged one (disk trouble, a hand edit) is deleted and trained again (`load_intact`).
 Models load with `keras.models.load_model(..., safe_mode=True)`.
 """
 
 import hashlib
+import io
 import json
 import pathlib
+import tempfile
 import zipfile
 import zlib
 
@@ -20,6 +22,7 @@ from robustbench_keras.progress import note
 from robustbench_keras.quiet import import_tensorflow
 
 DEFAULT_CACHE_DIR = pathlib.Path("~/.cache/robustbench_keras/models")
+FIXED_DATE_SAVED = "1980-01-01@00:00:00"  # Keras's format; the real save time would change the bytes
 
 
 def cache_dir(path=None):
@@ -45,15 +48,51 @@ def sidecar_path(model_file):
 
 
 def save(model, model_file, info):
-    """Writes `model` and its sidecar `info` (a JSON-able dict) atomically; the model file last.
+    """Writes `model` (as `keras_bytes`) and its sidecar `info` (a JSON-able dict) atomically; the model
+    file last, so that a present `.keras` file always has its sidecar."""
+    save_bytes(keras_bytes(model), model_file, info)
 
-    The sidecar is written first so that a present `.keras` file always has its sidecar.
-    """
+
+def save_bytes(data, model_file, info):
+    """Like `save`, for a model's `.keras` file as bytes (e.g. a model trained on a worker)."""
     model_file = pathlib.Path(model_file)
     model_file.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(sidecar_path(model_file), json.dumps(info, indent=2, sort_keys=True) + "\n")
-    # Keras refuses to save to a name without the .keras suffix.
-    atomic_write(model_file, model.save, suffix=".keras")
+    atomic_write(model_file, lambda temporary: temporary.write_bytes(data))
+
+
+def keras_bytes(model):
+    """The `.keras` file of `model` as bytes, canonical: Keras's `date_saved` and the zip entries' times
+    are fixed and its `shared_object_id`s (memory addresses) numbered in order, so equal models (config
+    and weights) give equal bytes, whenever and in whichever process they are saved."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = pathlib.Path(folder) / "model.keras"
+        model.save(path)  # Keras refuses a name without the .keras suffix
+        saved = zipfile.ZipFile(io.BytesIO(path.read_bytes()))
+    canonical = io.BytesIO()
+    with saved, zipfile.ZipFile(canonical, "w") as archive:
+        for item in saved.infolist():
+            content = saved.read(item)
+            if item.filename == "metadata.json":
+                content = json.dumps(dict(json.loads(content), date_saved=FIXED_DATE_SAVED)).encode()
+            elif item.filename == "config.json":
+                content = json.dumps(_numbered_shared_objects(json.loads(content), {})).encode()
+            entry = zipfile.ZipInfo(item.filename, date_time=(1980, 1, 1, 0, 0, 0))
+            entry.compress_type = item.compress_type
+            archive.writestr(entry, content)
+    return canonical.getvalue()
+
+
+def _numbered_shared_objects(config, numbers):
+    """`config` with each distinct `shared_object_id` replaced by its rank of first appearance."""
+    if isinstance(config, list):
+        return [_numbered_shared_objects(item, numbers) for item in config]
+    if not isinstance(config, dict):
+        return config
+    numbered = {key: _numbered_shared_objects(value, numbers) for key, value in config.items()}
+    if "shared_object_id" in numbered:
+        numbered["shared_object_id"] = numbers.setdefault(config["shared_object_id"], len(numbers) + 1)
+    return numbered
 
 
 def load(model_file):

@@ -40,12 +40,16 @@ class _TestErrorHistory(keras.callbacks.Callback):
 
 
 def optimizer(recipe, learning_rate, num_steps):
-    """The recipe's optimiser with its schedule over `num_steps` steps."""
+    """The recipe's optimiser with its schedule over `num_steps` steps.
+
+    Named explicitly: Keras would name a process's second SGD "sgd_1", and the name is saved with the
+    model, so the same training would give other `.keras` bytes in a process that trained before.
+    """
     if recipe.schedule == "cosine":
         learning_rate = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=num_steps)
     if recipe.optimizer == "sgd":
-        return keras.optimizers.SGD(learning_rate, momentum=0.9)
-    return keras.optimizers.Adam(learning_rate)
+        return keras.optimizers.SGD(learning_rate, momentum=0.9, name="sgd")
+    return keras.optimizers.Adam(learning_rate, name="adam")
 
 
 def _fit(model, x, y, recipe, epochs, learning_rate, loss, desc, progress, callbacks=()):

@@ -1,7 +1,7 @@
 """The smoke suite in process against the `ray` executor on this machine, and Ray's overhead per unit.
 
 Run: `pytest -o python_files='bench_*.py' tests/benchmarks/bench_executors.py --benchmark-save=executors`.
-Trained models come from ROBUSTBENCH_KERAS_CACHE_DIR (train them once with `run suites/smoke.yaml`), so
+Trained models come from ROBUSTBENCH_KERAS_CACHE_DIR (the missing ones are trained first, untimed), so
 this times the scorers and reports. Each run starts from an empty output folder; the Ray run uses a local
 Ray with every core of the machine, started once (its start-up is reported apart, in `ray_init_s`).
 `extra_info` of the Ray benchmark holds the speed-up over the in-process wall time measured just before.
@@ -12,8 +12,10 @@ import time
 
 import pytest
 
+from robustbench_keras.data import load_dataset
 from robustbench_keras.executors import InProcessExecutor
 from robustbench_keras.executors.ray_executor import RayExecutor
+from robustbench_keras.pipeline.models import prepare_zoo_models
 from robustbench_keras.pipeline.run import run_suite
 from robustbench_keras.suite import load_suite
 
@@ -32,23 +34,33 @@ def ray_session():
     ray.shutdown()
 
 
+def _load_smoke(output):
+    return load_suite("suites/smoke.yaml", output=str(output), data_dir=os.environ["ROBUSTBENCH_KERAS_DATA_DIR"],
+                      cache_dir=os.environ.get("ROBUSTBENCH_KERAS_CACHE_DIR"))
+
+
+@pytest.fixture(scope="module")
+def trained_models(tmp_path_factory):
+    """The smoke suite's models in the cache before anything is timed (trained here if missing)."""
+    suite = _load_smoke(tmp_path_factory.mktemp("unused"))
+    prepare_zoo_models(suite, load_dataset(suite.dataset, data_dir=suite.data_dir, progress=False), progress=False)
+
+
 def _smoke(tmp_path, executor):
-    suite = load_suite("suites/smoke.yaml", output=str(tmp_path / executor.name),
-                       data_dir=os.environ["ROBUSTBENCH_KERAS_DATA_DIR"],
-                       cache_dir=os.environ.get("ROBUSTBENCH_KERAS_CACHE_DIR"))
+    suite = _load_smoke(tmp_path / executor.name)
     start = time.perf_counter()
     _, stage_times = run_suite(suite, progress=False, executor=executor)
     WALL_TIMES[executor.name] = time.perf_counter() - start
     return stage_times
 
 
-def test_smoke_suite_in_process(benchmark, tmp_path):
+def test_smoke_suite_in_process(benchmark, tmp_path, trained_models):
     stage_times = benchmark.pedantic(_smoke, args=(tmp_path, InProcessExecutor(progress=False)), rounds=1,
                                      iterations=1)
     benchmark.extra_info.update(stage_times)
 
 
-def test_smoke_suite_on_ray(benchmark, tmp_path, ray_session):
+def test_smoke_suite_on_ray(benchmark, tmp_path, trained_models, ray_session):
     stage_times = benchmark.pedantic(_smoke, args=(tmp_path, RayExecutor(progress=False)), rounds=1, iterations=1)
     benchmark.extra_info.update(stage_times, ray_init_s=WALL_TIMES["ray_init_s"])
     if "in_process" in WALL_TIMES:

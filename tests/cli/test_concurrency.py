@@ -1,7 +1,6 @@
 """Commands at the same time on one output folder, as users start them: eight submits, two runs."""
 
 import json
-import os
 import signal
 import time
 

@@ -30,13 +30,14 @@ def records_for(x, x_adv, success, labels, targets):
     )
 
 
-def test_error_rates_count_mispredictions():
-    models = {"a": threshold_model(0, 0.5), "b": threshold_model(1, 0.5)}
+def test_an_evaluation_unit_counts_mispredictions_of_each_input():
     x = np.zeros((4, 28, 28), np.float32)
-    x[:, 0, 0] = [0.0, 1.0, 1.0, 0.0]  # model a predicts 0, 1, 1, 0
-    x[:, 0, 1] = [1.0, 1.0, 1.0, 1.0]  # model b predicts 1 everywhere
-    y = np.array([0, 1, 0, 0])
-    assert transfer.error_rates(models, x, y) == {"a": 0.25, "b": 0.75}
+    x[:, 0, 0] = [0.0, 1.0, 1.0, 0.0]  # the model predicts 0, 1, 1, 0
+    feeds = {("adversarial", "a"): (x[:3], np.array([0, 1, 1])), ("noise", 0.1): (x, np.array([1, 1, 1, 1])),
+             ("adversarial", "b"): (x[:0], np.array([], np.int64))}
+    rates = transfer.evaluate_unit((threshold_model(0, 0.5), feeds))  # in process: the handles are the objects
+    assert rates[("adversarial", "a")] == 0.0 and rates[("noise", 0.1)] == 0.5
+    assert list(rates) == list(feeds) and np.isnan(rates[("adversarial", "b")])
 
 
 def test_diagonal_is_100_percent_over_successful_adversarials(mnist):
@@ -46,7 +47,10 @@ def test_diagonal_is_100_percent_over_successful_adversarials(mnist):
     x_adv = x.copy()
     x_adv[:4, 0, 0] = 0.75  # flips model a to class 1, not model b
     success = np.array([True, True, True, True, False, False])
-    row = transfer.adversarial_row(records_for(x, x_adv, success, y, np.ones(6)), x, y, models)
+    records = records_for(x, x_adv, success, y, np.ones(6))
+    feeds = transfer.table_feeds("table2", ["a"], {"a": records}, x, y, transfer.Settings(), seed=0)
+    errors_on = {name: transfer.evaluate_unit((model, feeds))[("adversarial", "a")] for name, model in models.items()}
+    row = transfer.adversarial_row(records, x, errors_on)
     assert row["errors_on"] == {"a": 1.0, "b": 0.0}
     assert row["num_examples"] == 4
     assert row["distortion_rms_mean"] == pytest.approx(0.75 / 28)
@@ -77,7 +81,7 @@ def test_gaussian_control_rows_have_the_stated_stddev(mnist, stddev):
     # 392,000 draws: the sample stddev is within 0.5% of sigma with overwhelming probability.
     assert np.std(noise) == pytest.approx(stddev, rel=5e-3)
     assert abs(np.mean(noise)) < 5 * stddev / np.sqrt(noise.size)
-    row = transfer.noise_row(x, y, {"a": threshold_model(0, 0.5)}, stddev, seed=1)
+    row = transfer.noise_row(x, stddev, 1, {"a": 0.5})
     assert row["stddev"] == stddev
     assert row["distortion_rms"] == pytest.approx(stddev, rel=1e-2)
     assert np.array_equal(noisy, transfer.add_gaussian_noise(x, stddev, seed=1))

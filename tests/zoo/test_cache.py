@@ -1,9 +1,12 @@
 """The model cache: a hit loads without training, keys separate recipes, seeds and data; writes are atomic."""
 
+import io
 import json
 import os
 import pathlib
 import stat
+import time
+import zipfile
 
 import numpy as np
 import pytest
@@ -76,20 +79,19 @@ def test_the_cache_folder_is_the_argument_else_the_default_never_the_environment
     assert cache.DEFAULT_CACHE_DIR.expanduser() == pathlib.Path.home() / ".cache" / "robustbench_keras" / "models"
 
 
-def test_an_interrupted_save_leaves_no_checkpoint(tmp_path):
+def test_an_interrupted_save_leaves_no_checkpoint(tmp_path, monkeypatch):
     model = zoo.build(MODEL_ID, seed=0)
     target = tmp_path / "model.keras"
+    write_bytes = pathlib.Path.write_bytes
 
-    def interrupted_save(path):
-        with open(path, "wb") as f:
-            f.write(b"half a zip")
+    def interrupted_write(path, data):
+        write_bytes(path, data[:10])
         raise KeyboardInterrupt
 
-    class Interrupted:
-        save = staticmethod(interrupted_save)
-
-    with pytest.raises(KeyboardInterrupt):
-        cache.save(Interrupted(), target, {"note": "interrupted"})
+    with monkeypatch.context() as patch:
+        patch.setattr(pathlib.Path, "write_bytes", interrupted_write)
+        with pytest.raises(KeyboardInterrupt):
+            cache.save(model, target, {"note": "interrupted"})
     assert not target.exists()
     assert [p.name for p in tmp_path.iterdir()] == ["model.json"]
 
@@ -102,6 +104,25 @@ def test_an_interrupted_save_leaves_no_checkpoint(tmp_path):
     reloaded = cache.load(target)
     for a, b in zip(model.get_weights(), reloaded.get_weights()):
         np.testing.assert_array_equal(a, b)
+
+
+def test_the_saved_bytes_depend_on_the_model_not_on_when_it_was_saved():
+    first = cache.keras_bytes(zoo.build(MODEL_ID, seed=0))
+    assert b"shared_object_id" in zipfile.ZipFile(io.BytesIO(first)).read("config.json")
+    time.sleep(1.1)  # Keras's `date_saved` has a resolution of 1 s, the zip's times of 2 s
+    model = zoo.build(MODEL_ID, seed=0)  # the same model, its shared objects at other memory addresses
+    assert cache.keras_bytes(model) == first
+    weights = model.get_weights()
+    weights[0][0, 0] += 1.0
+    model.set_weights(weights)
+    assert cache.keras_bytes(model) != first
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+def test_the_saved_optimiser_name_does_not_depend_on_optimisers_made_before(optimizer):
+    recipe = SHORT.replace(optimizer=optimizer)
+    names = {training.optimizer(recipe, 0.1, 10).get_config()["name"] for _ in range(2)}
+    assert names == {optimizer}  # Keras alone would name the second "sgd_1" / "adam_1"
 
 
 @pytest.mark.parametrize("damage", ["truncate", "flip"])
