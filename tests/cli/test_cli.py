@@ -105,7 +105,7 @@ def test_broken_suite_gets_one_line_and_exit_2(cli, suite_writer, tmp_path):
     assert result.returncode == 2
     assert result.stderr.strip() == f"robustbench_keras: error: {suite}: unknown key 'epochs' " + (
         "(known: name, dataset, models, seed, output, data_dir, cache_dir, max_epochs, attack, scorers, executor, "
-        "ray_address)")
+        "ray_address, spheres)")
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "out").exists()
 
