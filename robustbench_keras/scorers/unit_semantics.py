@@ -23,10 +23,11 @@ import numpy as np
 
 from robustbench_keras.errors import ModelError, SuiteError
 from robustbench_keras.paper import load_baselines
-from robustbench_keras.scorers.cells import Table, baselines_for, display_names
+from robustbench_keras.scorers.cells import baselines_for, display_names
 from robustbench_keras.executors import resolve_model
 from robustbench_keras.scorers import coherence
 from robustbench_keras.scorers.layers import activations, find_layer, has_hidden_layer
+from robustbench_keras.scorers.unit_semantics_tables import property1_table
 from robustbench_keras.statistics import bootstrap_ci
 
 NAME = "unit_semantics"
@@ -265,34 +266,7 @@ def top_k_indices(scores, k):
 
 def tables(document, baselines, settings):
     """Property 1: per model and layer, each measure for units against random directions, and the verdict."""
-    names = display_names(document, baselines)
-    rows = []
-    for entry in document["entries"]:
-        result = entry.get(NAME) or {}
-        if "error" in result:
-            rows.append((names.get(entry["id"], entry["id"]), "—", result["error"], "", "", "", ""))
-        for layer in result.get("layers", {}).values():
-            cells = [_measure_cell(layer, measure) for measure in MEASURES]
-            verdict = "yes" if layer["distinguishable"] else "no"
-            rows.append((names.get(entry["id"], entry["id"]), layer["layer"], *cells,
-                         f"{layer['chance']['purity']:.3f}", verdict))
-    return [Table(
-        "unit_semantics", "Property 1: units against random directions (Section 3)",
-        "Top-k held-out images per direction; each cell: unit mean [95% CI] vs random mean [95% CI], two-sided "
-        "Mann-Whitney U p-value. Distinguishable: any measure differs at the Bonferroni-corrected level "
-        "(the paper: random directions are not distinguishable from units).",
-        ("Model", "Layer", "Label purity", "Pixel similarity", "Reference similarity", "Purity by chance",
-         "Distinguishable"), tuple(rows), has_paper=False,
-    )]
-
-
-def _measure_cell(layer, measure):
-    unit, random = layer["unit"].get(measure), layer["random"].get(measure)
-    if unit is None or random is None:
-        return "—"
-    interval = "{mean:.3f} [{ci95[0]:.3f}, {ci95[1]:.3f}]"
-    return (f"{interval.format(**unit)} vs {interval.format(**random)}, "
-            f"p={layer['tests'][measure]['p_value']:.2g}")
+    return [property1_table(document, baselines, NAME, MEASURES)]
 
 
 def figures(document, context):
