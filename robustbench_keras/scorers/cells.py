@@ -70,6 +70,11 @@ def format_comparison(cell):
     )
 
 
+def scored_sections(document, name):
+    """(entry, its `name` section) for each entry of a leaderboard document that has that section."""
+    return [(entry, entry[name]) for entry in document["entries"] if lookup(entry, name)]
+
+
 def lookup(mapping, *keys):
     """mapping[k1][k2]... or None where any level is missing."""
     for key in keys:

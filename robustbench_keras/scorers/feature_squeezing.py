@@ -20,7 +20,8 @@ from robustbench_keras.defenses import detector
 from robustbench_keras.defenses.squeezers import squeezers as make_squeezers
 from robustbench_keras.progress import Progress
 from robustbench_keras.scorers import squeezing_adaptive
-from robustbench_keras.scorers.cells import DASH, Comparison, Table, baselines_for, display_names, format_value, lookup
+from robustbench_keras.scorers.cells import (DASH, Comparison, Table, baselines_for, display_names, format_value,
+                                             lookup, scored_sections)
 from robustbench_keras.statistics import bootstrap_ci
 
 NAME = "feature_squeezing"
@@ -153,10 +154,7 @@ def tables(document, baselines, settings):
     """One row per model: threshold, FPR, detection of its own and others' adversarials, adaptive attack."""
     names = display_names(document, baselines)
     rows = []
-    for entry in document["entries"]:
-        section = lookup(entry, NAME)
-        if not section:
-            continue
+    for entry, section in scored_sections(document, NAME):
         transfer = [r["value"] for r in (section.get("transfer_detection_rates") or {}).values() if r["num_examples"]]
         adaptive = section.get("adaptive") or {}
         rows.append((

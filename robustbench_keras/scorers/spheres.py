@@ -18,7 +18,7 @@ from robustbench_keras.attacks.domains import attack_in_domain
 from robustbench_keras.data import spheres_theory
 from robustbench_keras.evaluation import predict_labels
 from robustbench_keras.progress import Progress
-from robustbench_keras.scorers.cells import DASH, Table, display_names, lookup
+from robustbench_keras.scorers.cells import DASH, Table, display_names, lookup, scored_sections
 from robustbench_keras.statistics import bootstrap_ci
 from robustbench_keras.zoo import spheres_error, spheres_nets
 
@@ -153,10 +153,7 @@ def tables(document, baselines, settings):
     """One row per model: mu(E), d(E), the bound, the cap optimum, their ratio, the exact values."""
     names = display_names(document, baselines)
     rows = []
-    for entry in document["entries"]:
-        section = lookup(entry, NAME)
-        if not section:
-            continue
+    for entry, section in scored_sections(document, NAME):
         distance, exact = section["distance"], section.get("exact") or {}
         low, high = distance["ci95"] or (None, None)
         ratio = exact.get("exact_optimum_ratio") or {}

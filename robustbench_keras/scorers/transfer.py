@@ -2,7 +2,8 @@
 
 Error = fraction of fed examples whose prediction differs from the true label. Each row feeds the
 successful adversarial examples the attack made for one model (so the diagonal is 100%) to every model
-of its table, with a 95% Wilson interval per cell (the rows' errors are binomial counts). Control rows add Gaussian noise of a stated per-pixel stddev to the same clean sample.
+of its table, with a 95% Wilson interval per cell (the rows' errors are binomial counts). Control rows add
+Gaussian noise of a stated per-pixel stddev to the same clean sample.
 Table 4's "magnified" block rescales each perturbation: by default to per-pixel RMS 0.1, the stddev the
 paper quotes; `magnify: literal` applies the paper's formula x + 0.1·(x'−x)/‖x'−x‖₂ instead (per-pixel
 RMS 0.1/28 ≈ 0.0036), which disagrees with its own stated stddev. Noise and magnified inputs are not

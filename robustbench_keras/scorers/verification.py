@@ -18,7 +18,8 @@ from robustbench_keras.attacks.pgd import pgd_attack
 from robustbench_keras.errors import ModelError, SuiteError
 from robustbench_keras.progress import Progress
 from robustbench_keras.scorers import brackets
-from robustbench_keras.scorers.cells import DASH, Comparison, Table, display_names, format_value, lookup
+from robustbench_keras.scorers.cells import (DASH, Comparison, Table, display_names, format_value,
+                                             lookup, scored_sections)
 from robustbench_keras.statistics import bootstrap_ci
 from robustbench_keras.verification.bounds import interval_bounds, network_steps, relu_counts
 from robustbench_keras.verification.milp import verify
@@ -151,10 +152,7 @@ def tables(document, baselines, settings):
     on_mnist = document["data_fingerprint"]["dataset"] == "mnist"
     names = display_names(document, baselines)
     rows = []
-    for entry in document["entries"]:
-        section = lookup(entry, NAME)
-        if not section:
-            continue
+    for entry, section in scored_sections(document, NAME):
         name = names.get(entry["id"], entry["id"])
         bracket = _bracket_text(section.get("bracket"))
         if "unsupported" in section:
