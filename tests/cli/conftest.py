@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -33,6 +34,12 @@ NANO = {"fc10_wd1e-4, fc100_100_10_p1, fc100_100_10_p2": "fc10_wd1e-4",
         "{num_examples: 12, chunk_size: 6}": "{num_examples: 4, chunk_size: 1}",
         "  spectral: {alexnet: false}\n": "",
         "  unit_semantics: {num_directions: 4, top_k: 4, num_examples: 500, num_resamples: 50}\n": ""}
+
+# The nano suite with two attacked examples and a short search without XLA, for tests about files and
+# processes rather than about the attack's numbers.
+QUICK = {"{batch_size: 16}": "{batch_size: 16, jit_compile: false, num_c_steps: 2, max_evaluations: 10, "
+                             "rescue_evaluations: 10, num_projection_steps: 0, num_walk_steps: 0}",
+         "{num_examples: 4, chunk_size: 1}": "{num_examples: 2, chunk_size: 2}"}
 
 
 def run_cli(*args, env=None, check=False):
@@ -88,6 +95,28 @@ def cli():
     return run_cli
 
 
+@pytest.fixture()
+def cli_in_process(capsys):
+    """`cli_in_process(*args)` runs the command line in this process (`cli.main.main`), for calls where a
+    new process would only add TensorFlow's start-up; returns a CompletedProcess (text)."""
+    from robustbench_keras.cli.main import main
+
+    def run(*args, check=False):
+        capsys.readouterr()
+        arguments = [str(arg) for arg in args]
+        try:
+            returncode = main(arguments)
+        except SystemExit as exit:  # argparse's usage errors
+            returncode = exit.code
+        out, err = capsys.readouterr()
+        result = subprocess.CompletedProcess(arguments, returncode, out, err)
+        if check and returncode != 0:
+            raise AssertionError(f"exit {returncode}\n{err}")
+        return result
+
+    return run
+
+
 @pytest.fixture(scope="session")
 def launch():
     """`launch(*args)` starts the command line in a subprocess without waiting (stdout, stderr piped, text)."""
@@ -120,3 +149,23 @@ def tiny_run(tmp_path_factory):
     result = run_cli("run", suite, check=True)
     return suite, folder / "out", result
 
+
+
+@pytest.fixture(scope="session")
+def quick_run(tmp_path_factory):
+    """The nano suite with `QUICK` attack settings run once: its folder (tiny.yaml, out/, cache/)."""
+    from robustbench_keras.pipeline.run import run_suite
+    from robustbench_keras.suite import load_suite
+
+    folder = tmp_path_factory.mktemp("quick")
+    suite = write_suite(folder, **{**NANO, **QUICK})
+    run_suite(load_suite(suite, data_dir=os.environ["ROBUSTBENCH_KERAS_DATA_DIR"]), progress=False)
+    return folder
+
+
+@pytest.fixture()
+def quick_board(quick_run, tmp_path):
+    """A private copy of `quick_run` in `tmp_path` (its trained model and output): the suite file's path."""
+    shutil.copytree(quick_run / "out", tmp_path / "out")
+    shutil.copytree(quick_run / "cache", tmp_path / "cache")
+    return write_suite(tmp_path, **{**NANO, **QUICK})
