@@ -110,19 +110,19 @@ def test_broken_suite_gets_one_line_and_exit_2(cli, suite_writer, tmp_path):
     assert not (tmp_path / "out").exists()
 
 
-def test_unknown_model_and_bad_attack_setting_are_exit_2(cli, suite_writer, tmp_path):
+def test_unknown_model_and_bad_attack_setting_are_exit_2(cli_in_process, suite_writer, tmp_path):
     suite = suite_writer(tmp_path, **{"fc10_wd1e-4,": "fc11,"})
-    result = cli("run", suite)
+    result = cli_in_process("run", suite)
     assert result.returncode == 2 and "models[0]: unknown model 'fc11'" in result.stderr
     suite = suite_writer(tmp_path, **{"batch_size: 16": "batch_size: -1"})
-    result = cli("run", suite)
+    result = cli_in_process("run", suite)
     assert result.returncode == 2 and "attack.batch_size" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
 
 
-def test_missing_data_folder_is_a_one_line_error(cli, suite_writer, tmp_path):
+def test_missing_data_folder_is_a_one_line_error(cli_in_process, suite_writer, tmp_path):
     suite = suite_writer(tmp_path)
-    result = cli("run", suite, "--data-dir", tmp_path / "nothing-here")
+    result = cli_in_process("run", suite, "--data-dir", tmp_path / "nothing-here")
     assert result.returncode == 1
     assert "nothing-here" in result.stderr and "Traceback" not in result.stderr
 
@@ -147,7 +147,7 @@ def test_run_writes_a_valid_leaderboard_tables_page_and_figures(tiny_run):
     assert "training fc100_100_10_p1" in result.stderr  # progress is shown
 
 
-def test_second_run_reuses_models_and_records_and_gives_the_same_results(tiny_run, cli, tmp_path):
+def test_second_run_reuses_models_and_records_and_gives_the_same_results(tiny_run, cli_in_process, tmp_path):
     suite, output, _ = tiny_run
     copy = tmp_path / "out"
     shutil.copytree(output, copy)
@@ -158,7 +158,7 @@ def test_second_run_reuses_models_and_records_and_gives_the_same_results(tiny_ru
     chunks = sorted(records.with_suffix("").glob("chunk_*.npz"))
     kept_chunk_bytes = chunks[0].read_bytes()
     chunks[1].unlink()
-    result = cli("run", suite, "--output", copy, check=True)
+    result = cli_in_process("run", suite, "--output", copy, check=True)
     assert "training" not in result.stderr  # models come from the cache
     assert "attacking fc10_wd1e-4" not in result.stderr  # its merged records are reused
     assert "attacking fc100_100_10_p2" in result.stderr  # resumed from its first chunk
@@ -172,13 +172,13 @@ def test_second_run_reuses_models_and_records_and_gives_the_same_results(tiny_ru
     assert first_entries == second_entries
 
 
-def test_a_binary_suite_and_an_output_that_is_a_file_are_one_line_errors(cli, suite_writer, tmp_path):
+def test_a_binary_suite_and_an_output_that_is_a_file_are_one_line_errors(cli_in_process, suite_writer, tmp_path):
     binary = tmp_path / "binary.yaml"
     binary.write_bytes(bytes(range(256)))
     a_file = tmp_path / "taken"
     a_file.write_text("kept")
     for arguments in (["run", binary], ["run", suite_writer(tmp_path), "--output", a_file]):
-        result = cli(*arguments)
+        result = cli_in_process(*arguments)
         assert result.returncode == 2 and "Traceback" not in result.stderr
         assert len(result.stderr.strip().splitlines()) == 1 and result.stderr.startswith("robustbench_keras: error: ")
     assert a_file.read_text() == "kept"

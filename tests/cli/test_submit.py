@@ -49,7 +49,8 @@ def board(tiny_run, tmp_path):
     return suite, copy / "leaderboard.json"
 
 
-def test_newcomer_submits_and_is_ranked_with_provenance(board, cli, tmp_path, mnist, outputs_follow):
+def test_newcomer_submits_and_is_ranked_with_provenance(board, cli, cli_in_process, tmp_path, mnist, outputs_follow):
+    """The first submit runs as a user starts it, in a new process; the commands after it run in this one."""
     suite, leaderboard = board
     model_file = save_small_model(tmp_path / "newcomer.keras", mnist)
     args = ["--suite", suite.path, "--output", suite.output]
@@ -68,11 +69,11 @@ def test_newcomer_submits_and_is_ranked_with_provenance(board, cli, tmp_path, mn
     assert "newcomer" in fc10["transfer"]["errors_on"]  # a new column of Table 2
     assert set(entry["transfer"]["errors_on"]) == {"fc10_wd1e-4", "newcomer"}  # and a new row
     assert "newcomer" in (leaderboard.parent / "tables.md").read_text()
-    shown = cli("leaderboard", "show", *args)
+    shown = cli_in_process("leaderboard", "show", *args)
     assert shown.returncode == 0 and "newcomer" in shown.stdout
 
     before = leaderboard.read_bytes()
-    again = cli("submit", model_file, "--name", "other-name", *args)
+    again = cli_in_process("submit", model_file, "--name", "other-name", *args)
     assert again.returncode == 1
     assert "already on the leaderboard as 'newcomer'" in again.stderr
     assert len(again.stderr.strip().splitlines()) == 1
@@ -80,30 +81,31 @@ def test_newcomer_submits_and_is_ranked_with_provenance(board, cli, tmp_path, mn
     outputs_follow(leaderboard.parent)
     first_records = leaderboard.parent / entry["min_distortion"]["train"]["records"]["path"]
     retrained = save_small_model(tmp_path / "retrained.keras", mnist, epochs=0)
-    assert cli("submit", retrained, "--name", "newcomer", "--update", *args).returncode == 0
+    assert cli_in_process("submit", retrained, "--name", "newcomer", "--update", *args).returncode == 0
     outputs_follow(leaderboard.parent)
     assert not first_records.exists()  # the replaced model's records went with it
 
-    verified = cli("leaderboard", "verify", "newcomer", *args)
+    verified = cli_in_process("leaderboard", "verify", "newcomer", *args)
     assert verified.returncode == 0, verified.stdout + verified.stderr
     assert "MISMATCH" not in verified.stdout and "test error" in verified.stdout
-    removed = cli("leaderboard", "remove", "newcomer", *args)
+    removed = cli_in_process("leaderboard", "remove", "newcomer", *args)
     assert removed.returncode == 0
     document = outputs_follow(leaderboard.parent)
     assert all(e["id"] != "newcomer" for e in document["entries"])
     for name in ("tables.md", "index.html"):
         assert "newcomer" not in (leaderboard.parent / name).read_text()
-    assert "newcomer" not in cli("leaderboard", "show", *args).stdout
+    assert "newcomer" not in cli_in_process("leaderboard", "show", *args).stdout
     assert (leaderboard.parent / "figures" / "transfer_table2.png").is_file()  # redrawn from the document
 
 
 
-def test_verify_detects_a_tampered_number(board, cli):
+def test_verify_detects_a_tampered_number(board, cli_in_process):
     suite, leaderboard = board
     document = json.loads(leaderboard.read_text())
     document["entries"][0]["clean_errors"]["test"] += 0.05
     leaderboard.write_text(json.dumps(document))
-    result = cli("leaderboard", "verify", document["entries"][0]["id"], "--suite", suite.path, "--output", suite.output)
+    result = cli_in_process("leaderboard", "verify", document["entries"][0]["id"], "--suite", suite.path,
+                            "--output", suite.output)
     assert result.returncode == 1
     assert "test error" in result.stdout and "MISMATCH" in result.stdout
 
@@ -166,7 +168,7 @@ def test_bad_submissions_are_refused_and_leave_the_leaderboard_untouched(kind, b
     assert not marker.exists()  # no submitted code ran
 
 
-def test_size_limit_name_and_suite_mistakes_are_refused(board, tmp_path, mnist, cli):
+def test_size_limit_name_and_suite_mistakes_are_refused(board, tmp_path, mnist, cli_in_process):
     suite, leaderboard = board
     model_file = save_small_model(tmp_path / "m.keras", mnist, epochs=0)
     before = leaderboard.read_bytes()
@@ -179,9 +181,9 @@ def test_size_limit_name_and_suite_mistakes_are_refused(board, tmp_path, mnist, 
     with pytest.raises(SuiteError, match="no such suite file"):
         load_suite(tmp_path / "absent.yaml")
     assert leaderboard.read_bytes() == before
-    result = cli("submit", model_file, "--suite", tmp_path / "absent.yaml", "--name", "x")
+    result = cli_in_process("submit", model_file, "--suite", tmp_path / "absent.yaml", "--name", "x")
     assert result.returncode == 2 and "no such suite file" in result.stderr
-    result = cli("submit", model_file, "--suite", suite.path)  # metadata without a name
+    result = cli_in_process("submit", model_file, "--suite", suite.path)  # metadata without a name
     assert result.returncode == 2 and "--name" in result.stderr
 
 
