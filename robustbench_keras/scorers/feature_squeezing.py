@@ -4,7 +4,7 @@ For each model: the joint detector (bit depth and median filter by default, the 
 calibrated on held-out legitimate examples so that `false_positive_rate` of them is flagged; its false-
 positive rate is then measured on other legitimate examples, and its detection rate on the model's
 successful L-BFGS adversarials (min_distortion's records) and on those of every other model (the
-transfer rows' examples), with bootstrap CIs, the ROC-AUC and an ROC curve. The legitimate examples
+transfer rows' examples), with Wilson CIs, the ROC-AUC and an ROC curve. The legitimate examples
 come from `legitimate_split` and never include an attacked image. An adaptive attack (L-BFGS against
 classifier and detector together, `squeezing_adaptive.py`) says whether the detector survives an
 adversary who knows it.
@@ -22,7 +22,7 @@ from robustbench_keras.progress import Progress
 from robustbench_keras.scorers import squeezing_adaptive
 from robustbench_keras.scorers.cells import (DASH, Comparison, Table, baselines_for, display_names, format_value,
                                              lookup, scored_sections)
-from robustbench_keras.statistics import bootstrap_ci
+from robustbench_keras.statistics import wilson_ci
 
 NAME = "feature_squeezing"
 PAPER_DETECTION_RATE = 0.982  # Xu et al. 2018: MNIST joint detector (1-bit, 2x2 median), all attacks, 5% FPR
@@ -41,7 +41,6 @@ class Settings:
         num_validation: other legitimate examples the false-positive rate is measured on.
         adaptive_num_examples: examples of the attacked sample the adaptive attack runs on; 0: none.
         adaptive_scale: logit units per unit of detector score in the adaptive objective.
-        num_resamples: bootstrap resamples of each CI.
     """
 
     bits: int = 1
@@ -52,7 +51,6 @@ class Settings:
     num_validation: int = 1000
     adaptive_num_examples: int = 100
     adaptive_scale: float = 50.0
-    num_resamples: int = 1000
 
     def __post_init__(self):
         if self.bits < 0 or self.median_size < 0 or not (self.bits or self.median_size):
@@ -62,8 +60,8 @@ class Settings:
         if self.legitimate_split not in SPLIT_NAMES:
             raise ValueError(f"legitimate_split: expected one of {', '.join(SPLIT_NAMES)}, "
                              f"got '{self.legitimate_split}'")
-        if self.num_calibration < 1 or self.num_validation < 1 or self.num_resamples < 1:
-            raise ValueError("num_calibration, num_validation and num_resamples: expected positive integers")
+        if self.num_calibration < 1 or self.num_validation < 1:
+            raise ValueError("num_calibration and num_validation: expected positive integers")
         if self.adaptive_num_examples < 0 or self.adaptive_scale <= 0:
             raise ValueError("adaptive_num_examples: expected >= 0; adaptive_scale: expected > 0")
 
@@ -87,16 +85,17 @@ def legitimate_sets(x, attacked, num_calibration, num_validation, seed):
     return x[order[:num_calibration]], x[order[num_calibration:num_calibration + num_validation]]
 
 
-def rate_with_ci(flags, num_resamples, seed):
-    """{"value", "ci", "num_examples"} of a 0/1 array's mean, with its bootstrap CI."""
-    flags = np.asarray(flags, np.float64)
+def rate_with_ci(flags):
+    """{"value", "ci", "num_examples"} of a 0/1 array's mean, with its 95% Wilson CI (not degenerate at 0 or
+    all flagged, unlike the bootstrap's)."""
+    flags = np.asarray(flags, bool)
     if flags.size == 0:  # JSON has no NaN
         return {"value": None, "ci": None, "num_examples": 0}
-    return {"value": float(flags.mean()), "ci": list(bootstrap_ci(flags, num_resamples=num_resamples, seed=seed)),
+    return {"value": float(flags.mean()), "ci": list(wilson_ci(int(flags.sum()), flags.size)),
             "num_examples": int(flags.size)}
 
 
-def evaluate(model, settings, calibration, validation, adversarial, seed=0):
+def evaluate(model, settings, calibration, validation, adversarial):
     """The detector's calibration and detection statistics for one model.
 
     Args:
@@ -104,7 +103,6 @@ def evaluate(model, settings, calibration, validation, adversarial, seed=0):
         settings: `Settings`.
         calibration, validation: legitimate images, float32 (n, 28, 28).
         adversarial: successful adversarial images of this model, float32 (m, 28, 28).
-        seed: seed of the bootstrap.
 
     Returns:
         The section's JSON-able core: threshold, false_positive_rate, detection_rate, roc_auc, roc.
@@ -120,8 +118,8 @@ def evaluate(model, settings, calibration, validation, adversarial, seed=0):
         "squeezers": list(squeezers),
         "threshold": threshold,
         "false_positive_rate_target": settings.false_positive_rate,
-        "false_positive_rate": rate_with_ci(legitimate > threshold, settings.num_resamples, seed),
-        "detection_rate": rate_with_ci(attacked > threshold, settings.num_resamples, seed),
+        "false_positive_rate": rate_with_ci(legitimate > threshold),
+        "detection_rate": rate_with_ci(attacked > threshold),
         "roc_auc": detector.roc_auc(legitimate, attacked) if attacked.size else None,
         "roc": roc if attacked.size else None,
     }
@@ -136,11 +134,10 @@ def run(settings, context):
     adversarials = {model_id: records.x_adv[records.success] for model_id, records in context.records.items()}
     bar = Progress("feature squeezing", len(context.scored), unit="model", enabled=context.progress)
     for model_id, model in context.scored_models().items():
-        section = evaluate(model, settings, calibration, validation, adversarials[model_id], seed)
+        section = evaluate(model, settings, calibration, validation, adversarials[model_id])
         squeezers = settings.squeezers()
         section["transfer_detection_rates"] = {
-            source: rate_with_ci(detector.scores(model, images, squeezers) > section["threshold"],
-                                 settings.num_resamples, seed)
+            source: rate_with_ci(detector.scores(model, images, squeezers) > section["threshold"])
             for source, images in adversarials.items() if source != model_id
         }
         if settings.adaptive_num_examples:

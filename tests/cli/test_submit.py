@@ -201,7 +201,7 @@ DEFENSES = {"{batch_size: 16}": "{batch_size: 16, jit_compile: false, num_c_step
                                 "rescue_evaluations: 20, num_boundary_steps: 8, num_projection_steps: 0}",
             "{num_examples: 4, chunk_size: 1}": "{num_examples: 4, chunk_size: 4}",
             "  transfer: {}\n": "  transfer: {}\n  feature_squeezing: {num_calibration: 40, num_validation: 40, "
-                                "adaptive_num_examples: 1, num_resamples: 50}\n"}
+                                "adaptive_num_examples: 1}\n"}
 
 
 def test_both_defenses_work_for_a_submitted_model(nano_writer, tmp_path, mnist, outputs_follow):

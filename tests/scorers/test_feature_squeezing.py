@@ -3,6 +3,7 @@ model (its successes verified by the detector outside the wrapper) and its table
 
 import numpy as np
 import pytest
+import scipy.stats
 
 from robustbench_keras.attacks import LBFGSAttack, run_attack
 from robustbench_keras.attacks.settings import AttackSettings
@@ -67,6 +68,17 @@ def test_adaptive_successes_are_undetected_and_classified_as_the_target(linear_m
     assert np.all(detector.scores(linear_model, adaptive.x_adv[won], squeezers) <= threshold)
     assert summary["plain_success_rate"] == summary["success_rate"]
     assert summary["distortion_ratio_median"] in (None, pytest.approx(1.0))
+
+
+@pytest.mark.parametrize("flagged, total", [(300, 300), (0, 40), (58, 1000), (1, 3)])
+def test_rates_carry_wilson_intervals_not_degenerate_at_all_flagged(flagged, total):
+    flags = np.arange(total) < flagged
+    rate = feature_squeezing.rate_with_ci(np.random.default_rng(0).permutation(flags))
+    expected = scipy.stats.binomtest(flagged, total).proportion_ci(0.95, method="wilson")
+    assert rate["value"] == flagged / total and rate["num_examples"] == total
+    assert rate["ci"] == pytest.approx([expected.low, expected.high], abs=1e-12)
+    assert rate["ci"][0] < rate["value"] or rate["ci"][1] > rate["value"]  # never [100, 100] or [0, 0]
+    assert feature_squeezing.rate_with_ci(np.zeros(0, bool)) == {"value": None, "ci": None, "num_examples": 0}
 
 
 def test_table_row_shows_paper_detection_beside_ours():
