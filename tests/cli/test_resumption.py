@@ -52,29 +52,30 @@ def kill_on_file(process, pattern, folder):
     assert process.returncode == -signal.SIGKILL, "the run ended before it could be killed"
 
 
-def test_killed_while_training_the_next_run_is_a_fresh_run_with_the_same_numbers(reference, nano_writer, launch, cli,
-                                                                                 tmp_path):
+def test_killed_while_training_the_next_run_is_a_fresh_run_with_the_same_numbers(reference, nano_writer, launch,
+                                                                                 cli_in_process, tmp_path):
     """Also the determinism test: the reference and this rerun both start from no model and no output."""
     suite = nano_writer(tmp_path)
     kill_when(launch("run", suite), lambda line: line.startswith("training "))
     assert not list((tmp_path / "cache").glob("*.keras"))  # killed before any model was cached
-    again = cli("run", suite, check=True)
+    again = cli_in_process("run", suite, check=True)
     assert "training fc10_wd1e-4" in again.stderr and "note:" not in again.stderr
     assert same_numbers(reference, tmp_path)
 
 
-def test_killed_while_attacking_the_next_run_resumes_and_ends_the_same(reference, nano_writer, launch, cli, tmp_path):
+def test_killed_while_attacking_the_next_run_resumes_and_ends_the_same(reference, nano_writer, launch, cli_in_process,
+                                                                       tmp_path):
     suite = nano_writer(tmp_path)
     shutil.copytree(reference / "cache", tmp_path / "cache")  # trained: only the attack is left
     kill_on_file(launch("run", suite), "out/records/*/chunk_0000.npz", tmp_path)  # one of four examples done
     assert not list((tmp_path / "out" / "records").glob("*.npz"))  # killed before the merged records
     assert (tmp_path / "out" / "run.lock").exists()  # the killed run's lock, reclaimed below
-    again = cli("run", suite, check=True)
+    again = cli_in_process("run", suite, check=True)
     assert "attacking fc10_wd1e-4" in again.stderr and "training" not in again.stderr
     assert same_numbers(reference, tmp_path)
 
 
-def test_a_damaged_chunk_file_is_redone_with_a_note(reference, nano_writer, cli, tmp_path):
+def test_a_damaged_chunk_file_is_redone_with_a_note(reference, nano_writer, cli_in_process, tmp_path):
     suite = nano_writer(tmp_path)
     shutil.copytree(reference / "out", tmp_path / "out")
     shutil.copytree(reference / "cache", tmp_path / "cache")
@@ -82,7 +83,7 @@ def test_a_damaged_chunk_file_is_redone_with_a_note(reference, nano_writer, cli,
     chunk = merged.with_suffix("") / "chunk_0001.npz"
     merged.unlink()
     chunk.write_bytes(chunk.read_bytes()[: chunk.stat().st_size // 2])
-    again = cli("run", suite, check=True)
+    again = cli_in_process("run", suite, check=True)
     assert f"note: {chunk}: expected an attack records .npz" in again.stderr
     assert "deleted, the attack is redone" in again.stderr and "training" not in again.stderr
     assert same_numbers(reference, tmp_path)
