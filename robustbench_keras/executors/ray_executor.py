@@ -1,8 +1,12 @@
-"""The `ray` executor: units run as Ray tasks, on a local Ray started for the run or on an existing cluster.
+"""The `ray` executor: units run on Ray actors, one per CPU of a local Ray started for the run or of an
+existing cluster.
 
 Models travel through Ray's object store once (`ShippedModel`) and are loaded once per worker process;
-tasks return results to the driver, which alone writes files. A task whose worker dies is retried by
-Ray (`MAX_RETRIES`); units are idempotent, so a retry gives the same result.
+tasks return results to the driver, which alone writes files. Each actor runs one unit at a time and keeps
+what units load (models, datasets, the attack's compiled kernels), and the driver gives a free actor a unit
+of a model it already holds when there is one (a model's kernels are then traced by as few workers as the
+load allows). An actor whose process dies is restarted and its unit retried by Ray (`MAX_RETRIES`); units
+are idempotent, so a retry gives the same result.
 """
 
 from robustbench_keras.errors import SuiteError, UserError
@@ -24,14 +28,27 @@ def import_ray():
     return ray
 
 
+class Worker:
+    """A Ray actor (one CPU) that runs units one after the other in its own process."""
+
+    def __init__(self):
+        from robustbench_keras import scorers  # noqa: F401  (imports TensorFlow while the driver loads data)
+        from robustbench_keras.pipeline import models  # noqa: F401
+
+    def run(self, function, unit):
+        """`timed(function, unit)`."""
+        return timed(function, unit)
+
+
 class RayExecutor:
-    """Runs units as Ray tasks; results come back in order, `on_done` is called as each one finishes.
+    """Runs units on Ray actors; results come back in order, `on_done` is called as each one finishes.
 
     Args:
         address: an existing cluster (`ray.init(address=...)`); None: `RAY_ADDRESS`, else a local Ray.
         progress: show one progress line per stage (units done / total, across the cluster).
 
     A Ray already initialised in this process (a test's, a notebook's) is used as it is and left running.
+    The actors (one per CPU of the cluster) start at once, and stop with `close()` or with the executor.
     """
 
     name = "ray"
@@ -46,7 +63,9 @@ class RayExecutor:
         if self._owns_ray:
             ray.init(address=address, include_dashboard=False, log_to_driver=False,
                      configure_logging=False)
-        self._task = ray.remote(max_retries=MAX_RETRIES, retry_exceptions=False)(timed)
+        actor = ray.remote(num_cpus=1, max_restarts=MAX_RETRIES, max_task_retries=MAX_RETRIES)(Worker)
+        self._actors = [actor.remote() for _ in range(max(1, int(ray.cluster_resources().get("CPU", 1))))]
+        self._held = [set() for _ in self._actors]  # sha256 of the models each actor has been given
 
     def share_model(self, model):
         """A `ShippedModel`: the model's `.keras` bytes put once into the object store."""
@@ -74,16 +93,26 @@ class RayExecutor:
         return ShippedValue(None, [ray.put(value)])
 
     def map(self, stage, function, units, on_done=None, labels=None, weights=None):
-        """Like `InProcessExecutor.map`, with the units running as Ray tasks in parallel (units finish out
-        of order, so `weights` are not used for the ETA)."""
+        """Like `InProcessExecutor.map`, with the units running on the actors in parallel, the costliest
+        first when `weights` are given (units finish out of order, so the weights are not used for the ETA)."""
         import ray
 
-        pending = {self._task.remote(function, unit): position for position, unit in enumerate(units)}
-        results = [None] * len(units)
+        order = list(range(len(units)))
+        if weights is not None:
+            order.sort(key=lambda position: -weights[position])
+        needs = [_models_of(unit) for unit in units]
+        free, running, results = list(range(len(self._actors))), {}, [None] * len(units)
         bar = Progress(stage, len(units), unit="unit", enabled=self.progress)
-        while pending:
-            done, _ = ray.wait(list(pending), num_returns=1)
-            position = pending.pop(done[0])
+        while order or running:
+            while free and order:
+                actor = free.pop(0)
+                position = self._next_unit(actor, order, needs)
+                order.remove(position)
+                self._held[actor] |= needs[position]
+                running[self._actors[actor].run.remote(function, units[position])] = actor, position
+            done, _ = ray.wait(list(running), num_returns=1)
+            actor, position = running.pop(done[0])
+            free.append(actor)
             result, node, seconds = _result(ray, done[0])
             self.timings.append(UnitTiming(stage, unit_label(labels, position), node, seconds))
             if on_done is not None:
@@ -93,12 +122,32 @@ class RayExecutor:
         bar.close()
         return results
 
+    def _next_unit(self, actor, order, needs):
+        """The unit for a free actor: the first one whose models it holds, else the first one whose models
+        no other actor holds, else the first one left."""
+        others = set().union(*(held for index, held in enumerate(self._held) if index != actor))
+        for position in order:
+            if needs[position] and needs[position] <= self._held[actor]:
+                return position
+        return next((position for position in order if needs[position].isdisjoint(others)), order[0])
+
     def close(self):
-        """Shuts down the Ray this executor started (an existing one is left as it was)."""
+        """Stops the actors, and the Ray this executor started (an existing one is left running)."""
         import ray
 
-        if self._owns_ray and ray.is_initialized():
+        if not ray.is_initialized():
+            return
+        for actor in self._actors:
+            ray.kill(actor)
+        self._actors = []
+        if self._owns_ray:
             ray.shutdown()
+
+
+def _models_of(unit):
+    """The sha256 of the shipped models a unit reads (it may be a tuple holding `ShippedModel`s)."""
+    items = unit if isinstance(unit, tuple) else (unit,)
+    return {item.sha256 for item in items if isinstance(item, ShippedModel)}
 
 
 def _result(ray, reference):
