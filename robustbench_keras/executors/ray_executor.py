@@ -5,8 +5,8 @@ Models travel through Ray's object store once (`ShippedModel`) and are loaded on
 tasks return results to the driver, which alone writes files. Each actor runs one unit at a time and keeps
 what units load (models, datasets, the attack's compiled kernels), and the driver gives a free actor a unit
 of a model it already holds when there is one (a model's kernels are then traced by as few workers as the
-load allows). An actor whose process dies is restarted and its unit retried by Ray (`MAX_RETRIES`); units
-are idempotent, so a retry gives the same result.
+load allows). An actor whose process dies is restarted and its unit retried by Ray (up to `MAX_RETRIES`
+times); units are idempotent, so a retry gives the same result.
 """
 
 from robustbench_keras.errors import SuiteError, UserError
@@ -63,7 +63,9 @@ class RayExecutor:
         if self._owns_ray:
             ray.init(address=address, include_dashboard=False, log_to_driver=False,
                      configure_logging=False)
-        actor = ray.remote(num_cpus=1, max_restarts=MAX_RETRIES, max_task_retries=MAX_RETRIES)(Worker)
+        # An actor holds nothing that cannot be fetched again, so it is always restarted; a unit is retried
+        # up to MAX_RETRIES times (Ray's memory monitor's kills are retried apart, without limit).
+        actor = ray.remote(num_cpus=1, max_restarts=-1, max_task_retries=MAX_RETRIES)(Worker)
         self._actors = [actor.remote() for _ in range(max(1, int(ray.cluster_resources().get("CPU", 1))))]
         self._held = [set() for _ in self._actors]  # sha256 of the models each actor has been given
 
