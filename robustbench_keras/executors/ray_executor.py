@@ -9,6 +9,8 @@ load allows). An actor whose process dies is restarted and its unit retried by R
 times); units are idempotent, so a retry gives the same result.
 """
 
+import os
+
 from robustbench_keras.errors import SuiteError, UserError
 from robustbench_keras.executors import RAY_INSTALL_HINT
 from robustbench_keras.executors.in_process import unit_label
@@ -61,6 +63,10 @@ class RayExecutor:
         self._shipped = {}  # id(model) or dataset id -> (object, its handle); the object is kept so that its id stays its own
         self._owns_ray = not ray.is_initialized()
         if self._owns_ray:
+            # Ray starts workers 15 niceness steps behind the driver, so that on a busy machine they get a
+            # fraction of their share; a Ray started here runs them at the driver's priority, as the
+            # in-process executor runs its units (an existing cluster keeps its own setting).
+            os.environ.setdefault("RAY_worker_niceness", "0")
             ray.init(address=address, include_dashboard=False, log_to_driver=False,
                      configure_logging=False)
         # An actor holds nothing that cannot be fetched again, so it is always restarted; a unit is retried

@@ -43,9 +43,10 @@ executor: {executor}
 def ray_session():
     import ray
 
-    # No memory monitor: on a shared machine it kills the workers for memory that other processes use.
+    # No memory monitor (on a shared machine it kills the workers for memory that other processes use), and
+    # workers at the driver's priority, as `RayExecutor` starts them.
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, object_store_memory=150 * 2**20,
-             _system_config={"memory_monitor_refresh_ms": 0})
+             _system_config={"memory_monitor_refresh_ms": 0, "worker_niceness": 0})
     yield ray
     ray.shutdown()
 
