@@ -71,7 +71,8 @@ class RayExecutor:
                      configure_logging=False)
         # An actor holds nothing that cannot be fetched again, so it is always restarted; a unit is retried
         # up to MAX_RETRIES times (Ray's memory monitor's kills are retried apart, without limit).
-        actor = ray.remote(num_cpus=1, max_restarts=-1, max_task_retries=MAX_RETRIES)(Worker)
+        actor = ray.remote(num_cpus=1, max_restarts=-1, max_task_retries=MAX_RETRIES,
+                           runtime_env={"env_vars": blas_threads()})(Worker)
         self._actors = [actor.remote() for _ in range(max(1, int(ray.cluster_resources().get("CPU", 1))))]
         self._held = [set() for _ in self._actors]  # sha256 of the models each actor has been given
 
@@ -150,6 +151,15 @@ class RayExecutor:
         self._actors = []
         if self._owns_ray:
             ray.shutdown()
+
+
+def blas_threads():
+    """The BLAS thread settings of this process, for the workers: Ray would give a one-CPU actor one BLAS
+    thread, and a BLAS product summed by another number of threads differs in its last bits (the spectral
+    bounds did), so workers use the driver's number (its `*_NUM_THREADS` variables, else one per core)."""
+    names = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+    settings = {name: os.environ[name] for name in names if name in os.environ}
+    return {"OMP_NUM_THREADS": str(os.cpu_count() or 1), **settings}
 
 
 def _models_of(unit):
