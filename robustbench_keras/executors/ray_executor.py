@@ -102,8 +102,9 @@ class RayExecutor:
         return ShippedValue(None, [ray.put(value)])
 
     def map(self, stage, function, units, on_done=None, labels=None, weights=None):
-        """Like `InProcessExecutor.map`, with the units running on the actors in parallel, the costliest
-        first when `weights` are given (units finish out of order, so the weights are not used for the ETA)."""
+        """Like `InProcessExecutor.map`, with the units running on the actors in parallel; with `weights`, the
+        costliest first, after those of models the actor holds (units finish out of order, so the weights are
+        not used for the ETA)."""
         import ray
 
         order = list(range(len(units)))

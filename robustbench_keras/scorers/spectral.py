@@ -79,7 +79,7 @@ class UnsupportedLayerError(ModelError):
 
 def run(settings, context):
     """Layer bounds of each scored model (`sections["spectral"]`), and Table 5's AlexNet in a full run: one
-    stage, one unit per model and one for the AlexNet (the costliest, started first)."""
+    stage, one unit per model and one for the AlexNet (the costliest, given weight to start early)."""
     selected = [model_id for model_id in context.scored if not settings.models or model_id in settings.models]
     with_table5 = context.full_run and settings.alexnet
     units = [(context.executor.share_model(context.models[model_id]), settings) for model_id in selected]
