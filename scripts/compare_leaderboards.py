@@ -9,9 +9,11 @@ Numbers are compared exactly unless a tolerance is given (NaN equals NaN; true a
 
 Ignored everywhere, by key: timings (`timings`, `time_s`, any key ending in `_s`), timestamps
 (`created_utc`, `submitted_utc`), software versions (`software`), paths (`path`, keys ending in
-`_path` or `_dir`, and any pair of absolute-path strings), and the sha256 of files that embed a wall-clock
-time: `checkpoint_sha256` (Keras writes `date_saved` into every `.keras` file) and `records.sha256`
-(attack records keep per-example `time_s`); `--compare-file-hashes` compares those two as well.
+`_path` or `_dir`, and any pair of absolute-path strings), and two file hashes: `records.sha256` (attack
+records keep per-example `time_s`, a wall-clock time) and `checkpoint_sha256` (zoo models are written as
+canonical bytes, without Keras's `date_saved`, so one model has one sha256 wherever it was trained, but
+another Keras version or platform may write the same weights as other bytes); `--compare-file-hashes`
+compares those two as well.
 `--ignore KEY` adds a key. Lists whose items all carry a distinct `id` (or `model`, `name`, `label`)
 are matched by it, so a reordering is reported once rather than as a change of every item.
 
@@ -207,7 +209,7 @@ def main(argv=None):
     parser.add_argument(
         "--compare-file-hashes",
         action="store_true",
-        help="also compare checkpoint_sha256 and records.sha256 (they embed wall-clock times)",
+        help="also compare checkpoint_sha256 and records.sha256 (records embed wall-clock times)",
     )
     args = parser.parse_args(argv)
     differences = compare_documents(

@@ -5,9 +5,9 @@ A scorer hands an executor a list of independent units and gets their results ba
     handle = context.executor.share_model(model)              # shipped once per worker
     results = context.executor.map("attack fc10", attack_chunk, units, on_done=save)
 
-The units: training one missing zoo model (`pipeline/models.py`), attacking one chunk of examples for
-one model (`scorers/attack_jobs.py`), one model's spectral bounds, one model's Property-1 analysis,
-and one model's transfer evaluations (`scorers/transfer.py`).
+The units: training one missing zoo model and one model's clean errors (`pipeline/models.py`), attacking
+one chunk of examples for one model (`scorers/attack_jobs.py`), one model's spectral bounds or Table 5's
+AlexNet, one model's Property-1 analysis, and one model's transfer evaluations (`scorers/transfer.py`).
 
 Each unit is a picklable tuple whose result is determined by its content (model checkpoint, example
 indices, settings), so a retried unit gives the same result. `function(unit)` runs on a worker and

@@ -6,17 +6,16 @@ import time
 
 from robustbench_keras import zoo
 from robustbench_keras.evaluation import clean_errors
-from robustbench_keras.executors import InProcessExecutor, resolve_dataset
+from robustbench_keras.executors import InProcessExecutor, resolve_dataset, resolve_model
 from robustbench_keras.executors.shipping import model_bytes
 from robustbench_keras.leaderboard.entries import Entry
-from robustbench_keras.progress import Progress
 from robustbench_keras.provenance import file_sha256
 from robustbench_keras.zoo import cache
 
 
 def prepare_zoo_models(suite, dataset, progress=True, executor=None):
     """Trains the missing models of `suite`, loads the others; returns ({id: model}, {id: Entry}) in suite
-    order.
+    order, each entry with the model's clean errors (a second stage, one unit per model).
 
     The missing models are trained as one executor stage, one unit per model, keyed as the cache is
     (recipe, data fingerprint id, seed). A worker returns the model's `.keras` bytes and sidecar; the
@@ -36,8 +35,8 @@ def prepare_zoo_models(suite, dataset, progress=True, executor=None):
         models[model_id] = cache.load_intact(suite.checkpoint_path(model_id, dataset))
         seconds[model_id] = time.perf_counter() - start
     missing = [model_id for model_id, model in models.items() if model is None]
+    handle = executor.share_dataset(dataset)
     if missing:
-        handle = executor.share_dataset(dataset)
         units = [(model_id, suite.recipe_for(model_id), suite.seed, handle, executor.worker_progress)
                  for model_id in missing]
 
@@ -50,12 +49,11 @@ def prepare_zoo_models(suite, dataset, progress=True, executor=None):
         executor.map("training models", train_unit, units, on_done=save, labels=missing,
                      weights=[zoo.training_cost(model_id, suite.recipe_for(model_id)) for model_id in missing])
         seconds.update((timing.unit, timing.seconds) for timing in executor.timings[-len(missing):])
-    entries = {}
-    bar = Progress("clean errors", len(suite.models), unit="model", enabled=progress)
-    for model_id in suite.models:
-        entries[model_id] = zoo_entry(model_id, models[model_id], dataset, suite, seconds[model_id])
-        bar.update(info=model_id)
-    bar.close()
+    ids = list(suite.models)
+    errors = executor.map("clean errors", clean_errors_unit,
+                          [(executor.share_model(models[model_id]), handle) for model_id in ids], labels=ids)
+    entries = {model_id: zoo_entry(model_id, dataset, suite, seconds[model_id], errors[position])
+               for position, model_id in enumerate(ids)}
     return models, entries
 
 
@@ -71,13 +69,18 @@ def train_unit(unit):
     return model_bytes(model)[0], info
 
 
-def zoo_entry(model_id, model, dataset, suite, train_or_load_s):
-    """The entry of one trained zoo model: provenance and clean errors."""
+def clean_errors_unit(unit):
+    """One unit of work: one model's clean error on every split; `unit` is (model handle, dataset handle)."""
+    model, dataset = unit
+    return clean_errors(resolve_model(model), resolve_dataset(dataset))
+
+
+def zoo_entry(model_id, dataset, suite, train_or_load_s, errors):
+    """The entry of one trained zoo model: provenance and its clean errors `errors` ({split: error rate})."""
     spec = zoo.get(model_id)
     return Entry(
         id=model_id, paper_name=spec.paper_name, source="zoo", architecture=spec.architecture,
         recipe=dataclasses.asdict(suite.recipe_for(model_id)),
         checkpoint_sha256=file_sha256(suite.checkpoint_path(model_id, dataset)), seed=suite.seed,
-        train_split=spec.train_split, clean_errors=clean_errors(model, dataset),
-        timings={"train_or_load_s": train_or_load_s},
+        train_split=spec.train_split, clean_errors=errors, timings={"train_or_load_s": train_or_load_s},
     )

@@ -1,14 +1,25 @@
-"""The smoke suite in process against the `ray` executor on this machine, and Ray's overhead per unit.
+"""A suite in process against the `ray` executor on this machine, stage by stage, and Ray's overhead per unit.
 
-Run: `pytest -o python_files='bench_*.py' tests/benchmarks/bench_executors.py --benchmark-save=executors`.
-Trained models come from ROBUSTBENCH_KERAS_CACHE_DIR (the missing ones are trained first, untimed), so
-this times the scorers and reports. Each run starts from an empty output folder; the Ray run uses a local
-Ray with every core of the machine, started once (its start-up is reported apart, in `ray_init_s`).
-`extra_info` of the Ray benchmark holds the speed-up over the in-process wall time measured just before.
+Run (the smoke suite by default; ROBUSTBENCH_KERAS_BENCH_SUITE names another, e.g. suites/mnist.yaml):
+
+    ROBUSTBENCH_KERAS_BENCH_SUITE=suites/mnist.yaml pytest -o python_files='bench_*.py' \
+        tests/benchmarks/bench_executors.py --benchmark-save=executors
+
+Trained models come from ROBUSTBENCH_KERAS_CACHE_DIR (the missing ones are trained first, untimed), so this
+times the scorers and reports, as `run SUITE` does with the models cached. Each run starts from an empty
+output folder. The Ray run's wall time counts its executor's start, as `run --executor ray` does (a local Ray
+with every core of the machine, then its actors), also reported apart (`ray_init_s`). `extra_info` holds the
+wall time of each stage (`*_s`, as `run_suite` returns them) for both runs, and for the Ray run the speed-up
+over the in-process wall time measured just before (`speed_up`; `overhead_share`: the part of the Ray run
+beyond the in-process one, negative when Ray is faster), and whether both leaderboards agree in every number
+(`same_leaderboard`, by `scripts/compare_leaderboards.py`; the benchmark fails otherwise).
 """
 
 import os
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -19,62 +30,77 @@ from robustbench_keras.pipeline.models import prepare_zoo_models
 from robustbench_keras.pipeline.run import run_suite
 from robustbench_keras.suite import load_suite
 
-WALL_TIMES = {}
+ROOT = Path(__file__).resolve().parents[2]
+SUITE = os.environ.get("ROBUSTBENCH_KERAS_BENCH_SUITE", "suites/smoke.yaml")
+WALL_TIMES, OUTPUTS = {}, {}
 NUM_TRIVIAL_UNITS = 200
 
 
-@pytest.fixture(scope="module")
-def ray_session():
-    import ray
-
-    start = time.perf_counter()
-    ray.init(num_cpus=os.cpu_count(), include_dashboard=False, log_to_driver=False)
-    WALL_TIMES["ray_init_s"] = time.perf_counter() - start
-    yield ray
-    ray.shutdown()
-
-
-def _load_smoke(output):
-    return load_suite("suites/smoke.yaml", output=str(output), data_dir=os.environ["ROBUSTBENCH_KERAS_DATA_DIR"],
+def _load(output):
+    return load_suite(SUITE, output=str(output), data_dir=os.environ["ROBUSTBENCH_KERAS_DATA_DIR"],
                       cache_dir=os.environ.get("ROBUSTBENCH_KERAS_CACHE_DIR"))
 
 
 @pytest.fixture(scope="module")
 def trained_models(tmp_path_factory):
-    """The smoke suite's models in the cache before anything is timed (trained here if missing)."""
-    suite = _load_smoke(tmp_path_factory.mktemp("unused"))
+    """The suite's models in the cache before anything is timed (trained here if missing)."""
+    suite = _load(tmp_path_factory.mktemp("unused"))
     prepare_zoo_models(suite, load_dataset(suite.dataset, data_dir=suite.data_dir, progress=False), progress=False)
 
 
-def _smoke(tmp_path, executor):
-    suite = _load_smoke(tmp_path / executor.name)
+def _run(tmp_path, make_executor):
+    """Runs the suite with the executor `make_executor()` makes (its start timed too) into a fresh folder."""
     start = time.perf_counter()
-    _, stage_times = run_suite(suite, progress=False, executor=executor)
+    executor = make_executor()
+    suite = _load(tmp_path / executor.name)
+    try:
+        _, stage_times = run_suite(suite, progress=False, executor=executor)
+    finally:
+        executor.close()
     WALL_TIMES[executor.name] = time.perf_counter() - start
+    OUTPUTS[executor.name] = Path(suite.output)
     return stage_times
 
 
-def test_smoke_suite_in_process(benchmark, tmp_path, trained_models):
-    stage_times = benchmark.pedantic(_smoke, args=(tmp_path, InProcessExecutor(progress=False)), rounds=1,
+def test_suite_in_process(benchmark, tmp_path, trained_models):
+    stage_times = benchmark.pedantic(_run, args=(tmp_path, lambda: InProcessExecutor(progress=False)), rounds=1,
                                      iterations=1)
-    benchmark.extra_info.update(stage_times)
+    benchmark.extra_info.update(stage_times, suite=SUITE)
 
 
-def test_smoke_suite_on_ray(benchmark, tmp_path, trained_models, ray_session):
-    stage_times = benchmark.pedantic(_smoke, args=(tmp_path, RayExecutor(progress=False)), rounds=1, iterations=1)
-    benchmark.extra_info.update(stage_times, ray_init_s=WALL_TIMES["ray_init_s"])
+def _ray_executor():
+    """A `RayExecutor` starting its own local Ray, as `run --executor ray` does; its start timed apart."""
+    start = time.perf_counter()
+    executor = RayExecutor(progress=False)
+    WALL_TIMES["ray_init_s"] = time.perf_counter() - start
+    return executor
+
+
+def test_suite_on_ray(benchmark, tmp_path, trained_models):
+    stage_times = benchmark.pedantic(_run, args=(tmp_path, _ray_executor), rounds=1, iterations=1)
+    benchmark.extra_info.update(stage_times, suite=SUITE, ray_init_s=WALL_TIMES["ray_init_s"])
     if "in_process" in WALL_TIMES:
         benchmark.extra_info["speed_up"] = WALL_TIMES["in_process"] / WALL_TIMES["ray"]
+        benchmark.extra_info["overhead_share"] = WALL_TIMES["ray"] / WALL_TIMES["in_process"] - 1
+        result = subprocess.run([sys.executable, ROOT / "scripts" / "compare_leaderboards.py",
+                                 OUTPUTS["in_process"] / "leaderboard.json", OUTPUTS["ray"] / "leaderboard.json"],
+                                capture_output=True, text=True)
+        benchmark.extra_info["same_leaderboard"] = result.returncode == 0
+        assert result.returncode == 0, result.stdout
 
 
-def test_overhead_per_unit(benchmark, ray_session):
+def test_overhead_per_unit(benchmark):
     """Wall time of NUM_TRIVIAL_UNITS units that do next to nothing (`abs`, importable on any worker),
     through Ray, less the same in process, per unit."""
-    ray_executor, in_process = RayExecutor(progress=False), InProcessExecutor(progress=False)
-    ray_executor.map("warm-up", abs, list(range(8)))
-    start = time.perf_counter()
-    in_process.map("nothing", abs, list(range(NUM_TRIVIAL_UNITS)))
-    in_process_s = time.perf_counter() - start
-    benchmark.pedantic(ray_executor.map, args=("nothing", abs, list(range(NUM_TRIVIAL_UNITS))), rounds=3,
-                       iterations=1)
-    benchmark.extra_info["overhead_per_unit_ms"] = (benchmark.stats.stats.median - in_process_s) / NUM_TRIVIAL_UNITS * 1e3
+    ray_executor, in_process = _ray_executor(), InProcessExecutor(progress=False)
+    try:
+        ray_executor.map("warm-up", abs, list(range(8)))
+        start = time.perf_counter()
+        in_process.map("nothing", abs, list(range(NUM_TRIVIAL_UNITS)))
+        in_process_s = time.perf_counter() - start
+        benchmark.pedantic(ray_executor.map, args=("nothing", abs, list(range(NUM_TRIVIAL_UNITS))), rounds=3,
+                           iterations=1)
+    finally:
+        ray_executor.close()
+    benchmark.extra_info.update(ray_init_s=WALL_TIMES["ray_init_s"], overhead_per_unit_ms=(
+        benchmark.stats.stats.median - in_process_s) / NUM_TRIVIAL_UNITS * 1e3)
