@@ -173,11 +173,12 @@ def tables(document, baselines, settings):
                 ", ".join(f"{layer} {n:.1f}" for layer, n in row["unstable_relus"].items()), *bracket,
             ))
     note = (f"First {settings.num_examples} test images, solver limit {settings.time_limit_s:g} s per image "
-            "(HiGHS MILP, big-M constants from CROWN ∩ interval bounds). Verified: correct and proven robust in the L∞ ball (timeouts count "
-            f"as not verified); PGD: {PGD_STEPS} steps of ε/10. Times over the images solved (correct, not broken "
-            "by PGD). "
+            "(HiGHS MILP, big-M constants from CROWN ∩ interval bounds). Verified: correct and proven robust in "
+            f"the L∞ ball (timeouts count as not verified); PGD: {PGD_STEPS} steps of ε/10. Times over the images "
+            "solved (correct, not broken by PGD). "
             f"Speed-up: mean time of the model without RS over the model's (paper: {paper['speedup'][0]}–"
-            f"{paper['speedup'][1]}×). Paper: Xiao et al. 2019, conv net with PGD + L1 + RS at ε = {paper['epsilon']}. "
+            f"{paper['speedup'][1]}×). Paper: Xiao et al. 2019, conv net with PGD + L1 + RS at "
+            f"ε = {paper['epsilon']}. "
             "Bracket: the L-BFGS attack's L2 over a certified lower bound (Lipschitz margin bound, or the exact "
             "minimal L∞ for small nets), median / p90; attack L∞ ÷ exact minimal L∞, median / p90.")
     header = ("Model", "ε", "Clean error (%)", "PGD error (%)", "Verified accuracy (%)", "95% CI", "Timed out (%)",

@@ -101,3 +101,14 @@ def test_verify_agrees_with_enumeration_and_counterexamples_reverify(tiny_net):
                 assert np.max(np.abs(answer.x_adv - x)) <= epsilon + 1e-6 and answer.x_adv.min() >= 0
                 assert int(np.argmax(tiny_net(answer.x_adv[None])[0])) == answer.target != label
     assert statuses == {"robust", "counterexample"}
+
+
+def test_verify_under_a_short_time_limit_is_never_wrong(tiny_net):
+    # cut-short solves decide a target only by a positive dual bound or a re-checked counterexample
+    steps, rng = network_steps(tiny_net), np.random.default_rng(5)
+    for _ in range(4):
+        x = rng.uniform(size=4)
+        label = int(np.argmax(tiny_net(x[None].astype("float32"))[0]))
+        margin = min(_enumerated_margin(steps, x, label, t, 0.3) for t in set(range(3)) - {label})
+        answer = verify(tiny_net, steps, x.astype("float32"), label, 0.3, time_limit_s=1e-3)
+        assert answer.status in ("timeout", "robust" if margin > 0 else "counterexample")

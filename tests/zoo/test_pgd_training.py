@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from robustbench_keras import zoo
-from robustbench_keras.zoo import pgd_training
+from robustbench_keras.zoo import cache, pgd_training
 from robustbench_keras.zoo.recipes import PGDTraining
 
 
@@ -33,6 +33,31 @@ def test_xiao_nets_have_the_papers_shapes():
     assert zoo.build("xiao_mlp_pgd", 0).get_layer("hidden_1").activation is keras.activations.relu
     assert zoo.get("xiao_conv_pgd_rs").recipe.pgd.rs_weight == 1e-4
     assert zoo.get("xiao_conv_pgd").recipe.pgd.rs_weight == 0.0
+
+
+def _reference_convnet(name, downsample):
+    """The conv nets layer by layer as they were written before `convnet` took `downsample`."""
+    spec = zoo.get(name)
+    l2 = [keras.regularizers.L2(f) if f else None for f in spec.recipe.l2_factors()]
+    keras.utils.set_random_seed(spec.seed_offset)
+    inputs = keras.Input((28, 28), name="image")
+    h = keras.layers.Reshape((28, 28, 1), name="channels")(inputs)
+    for i, filters in enumerate((16, 32)):
+        if downsample == "stride":
+            h = keras.layers.Conv2D(filters, 5, strides=2, padding="same", activation="relu",
+                                    kernel_regularizer=l2[i], name=f"conv_{i + 1}")(h)
+        else:
+            h = keras.layers.Conv2D(filters, 5, activation="relu", kernel_regularizer=l2[i], name=f"conv_{i + 1}")(h)
+            h = keras.layers.MaxPooling2D(2, name=f"pool_{i + 1}")(h)
+    h = keras.layers.Flatten(name="flatten")(h)
+    h = keras.layers.Dense(100, "relu", kernel_regularizer=l2[2], name="hidden_1")(h)
+    return keras.Model(inputs, keras.layers.Dense(10, kernel_regularizer=l2[3], name="logits")(h), name=name)
+
+
+@pytest.mark.parametrize("name, downsample", [("xiao_conv_pgd", "stride"), ("mnist_convnet_seed1", "pool")])
+def test_conv_nets_keep_their_layers_and_bytes(name, downsample):
+    built = zoo.build(name, 0)
+    assert cache.keras_bytes(built) == cache.keras_bytes(_reference_convnet(name, downsample))
 
 
 def test_same_seed_gives_the_same_weights_and_training_lowers_the_loss(small_mnist):
