@@ -22,7 +22,10 @@ A subset of methods is a `-k` expression on the test ids (`test_peer[<method>-<m
 project (batch 64) against DDN-100 and SciPy, re-timed:
 
     pytest -o python_files='bench_*.py' tests/benchmarks/bench_peers.py \\
-        -k "project_b64 or fb_ddn_100 or scipy or write_report" -s
+        -k "project_b64 or (fb_ddn_100 and not fb_ddn_1000) or scipy or write_report" -s
+
+(13 tests; SciPy, about 95% of it, runs first; `test_write_report` rewrites `results/peers.md` and `peers.json`
+with the new times beside the stored ones of the other methods.)
 
 Later versions of the attack compare with the stored peers without re-running them:
 
