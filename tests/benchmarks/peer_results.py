@@ -137,11 +137,13 @@ def envelope_of(l2_arrays):
 
 
 def ratios(l2, envelope):
-    """Summary of one method's ratio to the envelope: mean (over its successes), within 1%, worst, no success."""
+    """Summary of one method's ratio to the envelope: mean (over its successes), within 1%, worst, no success.
+
+    Examples whose envelope is 0 (untargeted: the model already misclassifies them) are left out of the ratios.
+    """
     l2, envelope = np.asarray(l2, np.float64), np.asarray(envelope, np.float64)
     ratio = l2 / np.where(envelope > 0, envelope, np.nan)
-    ratio = np.where(envelope == 0, np.where(l2 == 0, 1.0, np.inf), ratio)
-    defined = np.isfinite(envelope)
+    defined = np.isfinite(envelope) & (envelope > 0)
     ok = np.isfinite(l2) & defined
     ratio = np.where(ok, ratio, np.nan)
     return {"mean_ratio": float(np.nanmean(ratio)) if ok.any() else float("nan"),
@@ -196,7 +198,7 @@ def outliers(methods_results, method="project_b256", threshold=1.01, methods=MET
     envelope = envelope_of(l2.values())
     ratio = ratios(l2[method], envelope)["ratio"]
     result = []
-    for i in np.flatnonzero(~(ratio <= threshold) & np.isfinite(envelope)):
+    for i in np.flatnonzero(~(ratio <= threshold) & (envelope > 0)):
         best = [m for m in present if m != method and np.isfinite(l2[m][i]) and l2[m][i] == envelope[i]]
         best = best or [m for m in present if np.isfinite(l2[m][i]) and l2[m][i] == envelope[i]]
         result.append((int(i), float(ratio[i]), best[0], float(envelope[i])))
@@ -216,7 +218,8 @@ def write_report(results_dir=RESULTS_DIR, models=MODELS, policy="random"):
     targets = ("targets `(y + rng.integers(1, 10)) % 10` with `np.random.default_rng(0)`" if policy == "random" else
                "untargeted (`target_policy: closest`: this project attacks all 9 wrong labels and keeps the closest; "
                "the peers use Foolbox's `Misclassification` criterion)")
-    success = "classifies it as the target" if policy == "random" else "classifies it as any label but the true one"
+    success = ("classifies it as the target" if policy == "random" else "classifies it as any label but the true one; "
+               "examples the model already misclassifies (envelope 0) are left out of the ratios")
     lines = [f"# This project's attack and its peers, per example against the envelope{'' if policy == 'random' else ' (untargeted)'}", "",
              "Written by `tests/benchmarks/bench_peers.py` (see `tests/benchmarks/peers.py`): first 100 MNIST test "
              f"images, {targets}; envelope = per example "
