@@ -10,8 +10,8 @@ its next L-BFGS direction at unit step; a row whose trial fails backtracks (safe
 interpolation) and tries again at the next call. A row thus spends the calls a single problem would,
 while the batch keeps the throughput of one batched call.
 
-The curvature memory is one ring buffer per row: a row writes its next slot only when it stores a
-pair, so a row that backtracks keeps its pairs while others move on (with a buffer shared by the batch,
+The curvature memory is per row, newest pair first (slot 0): a row pushes a pair in (dropping its oldest)
+only when it stores one, so a row that backtracks keeps its pairs while others move on (with a buffer shared by the batch,
 each rejected trial cost a row its oldest pair); pairs with `s.y <= 0` are never stored. Because the attack objective is `c ||r||^2 + loss`,
 a change of c changes every stored `y = grad(r + s) - grad(r)` by exactly `2 (c_new - c_old) s`;
 `shift_memory` applies that, so a warm-started solve keeps its memory across c steps.
@@ -28,15 +28,14 @@ _SHRINK_MIN, _SHRINK_MAX = 0.1, 0.5
 _MIN_STEP = 1e-12
 _KEPT_CURVATURE = 0.25
 
-Memory = collections.namedtuple("Memory", ["s", "y", "rho", "pointer"])
+Memory = collections.namedtuple("Memory", ["s", "y", "rho"])
 Result = collections.namedtuple("Result", ["position", "value", "gradient", "memory", "num_evaluations"])
 
 
 def empty_memory(batch_size, num_features, num_correction_pairs):
-    """A memory with no pairs: s, y float32 (batch, pairs, m); rho (batch, pairs); pointer int32 (batch,),
-    each row's count of stored pairs."""
+    """A memory with no pairs: s, y float32 (batch, pairs, m); rho (batch, pairs), 0 where a slot is empty."""
     shape = (batch_size, num_correction_pairs, num_features)
-    return Memory(tf.zeros(shape), tf.zeros(shape), tf.zeros(shape[:2]), tf.zeros(batch_size, tf.int32))
+    return Memory(tf.zeros(shape), tf.zeros(shape), tf.zeros(shape[:2]))
 
 
 def shift_memory(memory, delta_c):
@@ -52,21 +51,9 @@ def shift_memory(memory, delta_c):
     return memory._replace(y=y, rho=rho)
 
 
-def _slot(memory, age):
-    """int32 (batch,): per row, the slot holding its pair of this age (0: newest; -1: the next to write)."""
-    return (memory.pointer - 1 - age) % memory.rho.shape[1]
-
-
-def _pair(memory, age):
-    """Each row's (s, y, rho) of this age, float32 (batch, m), (batch, m), (batch,)."""
-    slot = _slot(memory, age)
-    return (tf.gather(memory.s, slot, batch_dims=1), tf.gather(memory.y, slot, batch_dims=1),
-            tf.gather(memory.rho, slot, batch_dims=1))
-
-
 def _direction(gradient, memory):
     """The L-BFGS direction `-H g` per row (two-loop recursion, newest pair first)."""
-    pairs = [_pair(memory, age) for age in range(memory.rho.shape[1])]
+    pairs = [(memory.s[:, age], memory.y[:, age], memory.rho[:, age]) for age in range(memory.rho.shape[1])]
     q = gradient
     alphas = []
     for s, y, rho in pairs:
@@ -92,21 +79,16 @@ def _first_step(gradient, memory):
 
 
 def _store_pairs(memory, accept, s, y):
-    """The memory with the curvature pair (s, y) of each accepted row whose s.y is clearly positive,
-    written over that row's oldest pair; other rows keep theirs."""
+    """The memory with the curvature pair (s, y) of each accepted row whose s.y is clearly positive
+    pushed in as its newest pair (its oldest dropped); other rows keep theirs."""
     sy = tf.reduce_sum(s * y, axis=-1)
     store = accept & (sy > 1e-10 * tf.norm(s, axis=-1) * tf.norm(y, axis=-1))
-    slot = _slot(memory, -1)
-    index = tf.stack([tf.range(tf.shape(slot)[0]), slot], axis=1)
 
-    def write(buffer, value):  # each row's next slot: its new value where it stores, else unchanged
-        kept = tf.gather(buffer, slot, batch_dims=1)
-        mask = store if len(value.shape) == 1 else store[:, None]
-        return tf.tensor_scatter_nd_update(buffer, index, tf.where(mask, value, kept))
+    def push(buffer, value):  # slot 0 is the newest pair: shift the others back by one where a row stores
+        pushed = tf.concat([value[:, None], buffer[:, :-1]], axis=1)
+        return tf.where(tf.reshape(store, (-1,) + (1,) * (len(buffer.shape) - 1)), pushed, buffer)
 
-    return Memory(
-        s=write(memory.s, s), y=write(memory.y, y), rho=write(memory.rho, 1.0 / tf.where(store, sy, 1.0)),
-        pointer=memory.pointer + tf.cast(store, tf.int32))
+    return Memory(s=push(memory.s, s), y=push(memory.y, y), rho=push(memory.rho, 1.0 / tf.where(store, sy, 1.0)))
 
 
 def _restart_stuck_rows(memory, direction, step, rejections, gradient, free, max_rejections):
@@ -211,5 +193,5 @@ def minimize(value_and_gradients, position, memory, *, max_evaluations, toleranc
 
     num_calls, position, value, gradient, _, _, memory, _, _ = tf.while_loop(
         keep_going, body, (tf.constant(0), position, value, gradient, direction, step, memory, active,
-                           tf.zeros_like(memory.pointer)))
+                           tf.zeros(tf.shape(memory.rho)[:1], tf.int32)))
     return Result(position, value, gradient, memory, num_calls + 1)

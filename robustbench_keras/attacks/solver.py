@@ -21,6 +21,7 @@ import tensorflow_probability as tfp
 
 from robustbench_keras.attacks import batched_lbfgs, boundary_walk
 from robustbench_keras.attacks.objective import make_value_and_gradients, target_margin
+from robustbench_keras.attacks.projection import polyhedron_projection
 from robustbench_keras.quiet import import_tensorflow
 
 tf = import_tensorflow()
@@ -215,7 +216,7 @@ class BatchSolver:
         Each step linearises the margins to the `projection_competitors` strongest other classes at the
         current success p (one gradient evaluation over that many copies of the batch) and tries the
         point a fraction `alpha` of the way from p to q, the point of the box closest to x where every
-        linearised margin reaches 2 success_margin (`_polyhedron_projection`): at a corner of the target
+        linearised margin reaches 2 success_margin (`projection.polyhedron_projection`): at a corner of the target
         region, where several classes tie, one margin's plane alone leads out of it. A trial that is
         adversarial and closer becomes p and doubles `alpha` (at most 1); otherwise `alpha` shrinks by
         4 and p stays. On an affine model a fixed point is the exact minimal-distortion point.
@@ -230,7 +231,7 @@ class BatchSolver:
         _, margins, gradients = self._competitor_gradients(point, targets)
         for _ in tf.range(self.settings.num_projection_steps):
             offsets = goal - margins + tf.einsum("bkm,bm->bk", gradients, point)
-            target = _polyhedron_projection(x, gradients, offsets)
+            target = polyhedron_projection(x, gradients, offsets)
             trial = point + alpha[:, None] * (target - point)
             trial_margin, trial_margins, trial_gradients = self._competitor_gradients(trial, targets)
             trial_sq = tf.reduce_sum(tf.square(trial - x), axis=-1)
@@ -266,35 +267,3 @@ class BatchSolver:
         closest = tf.clip_by_value(x + high[:, None] * direction, 0.0, 1.0)
         return tf.where((active & (high < 1.0))[:, None], closest, x_adv)
 
-
-def _polyhedron_projection(x, normals, offsets, sweeps=4, iterations=24):
-    """Approximately the point of [0, 1]^m closest to x with `normals_j . q >= offsets_j` for all j, per row.
-
-    Coordinate ascent on the dual: q = clip(x + sum_j lam_j normals_j, 0, 1) with lam >= 0, each lam_j in
-    turn set to the smallest value meeting its own constraint (0 when already met), found by bisection
-    as `normals_j . q` grows monotonically with it (no model calls).
-
-    Args:
-        x: float32 (batch, m); normals: (batch, k, m); offsets: (batch, k).
-        sweeps: rounds over the k constraints; iterations: widening and bisection steps of each lam_j.
-    """
-    k = normals.shape[1]
-    lam = tf.zeros(tf.shape(offsets))
-    for _ in range(sweeps):
-        for j in range(k):
-            others = tf.where(tf.range(k)[None, :] == j, 0.0, lam)
-            base = x + tf.einsum("bk,bkm->bm", others, normals)
-            normal, offset = normals[:, j], offsets[:, j]
-            reach = lambda value: tf.reduce_sum(normal * tf.clip_by_value(base + value[:, None] * normal, 0.0, 1.0), -1)
-            gap = offset - reach(tf.zeros_like(offset))
-            high = tf.maximum(gap, 0.0) / tf.maximum(tf.reduce_sum(tf.square(normal), axis=-1), 1e-30)
-            for _ in tf.range(iterations):  # widen until the constraint is met (or give up after 2^iterations)
-                high = tf.where(reach(high) < offset, 2.0 * high, high)
-            low = tf.zeros_like(high)
-            for _ in tf.range(iterations):
-                middle = 0.5 * (low + high)
-                short = reach(middle) < offset
-                low = tf.where(short, middle, low)
-                high = tf.where(short, high, middle)
-            lam = tf.where(tf.range(k)[None, :] == j, tf.where(gap > 0, high, 0.0)[:, None], lam)
-    return tf.clip_by_value(x + tf.einsum("bk,bkm->bm", lam, normals), 0.0, 1.0)

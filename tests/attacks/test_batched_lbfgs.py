@@ -52,7 +52,7 @@ def test_shifted_memory_matches_the_new_curvature():
     # For f = c ||x||^2 + loss, stored y's move by exactly 2 (c_new - c_old) s.
     s = tf.constant(np.random.default_rng(1).normal(size=(2, 3, 4)).astype(np.float32))  # (batch, pairs, m)
     y = 2.0 * 1.0 * s  # curvature of ||x||^2 with c = 1
-    memory = batched_lbfgs.Memory(s, y, 1.0 / tf.reduce_sum(s * y, axis=-1), tf.constant([3, 3]))
+    memory = batched_lbfgs.Memory(s, y, 1.0 / tf.reduce_sum(s * y, axis=-1))
     shifted = batched_lbfgs.shift_memory(memory, tf.constant([2.0, -0.5]))
     np.testing.assert_allclose(shifted.y[0], 2.0 * 3.0 * s[0], rtol=1e-6)
     np.testing.assert_allclose(shifted.y[1], 2.0 * 0.5 * s[1], rtol=1e-6)

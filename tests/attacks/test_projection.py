@@ -7,7 +7,7 @@ from scipy.optimize import nnls
 from robustbench_keras.attacks import LBFGSAttack
 from robustbench_keras.attacks.qp_oracle import affine_parameters, exact_minimal_distortion
 from robustbench_keras.attacks.settings import AttackSettings
-from robustbench_keras.attacks.solver import _polyhedron_projection
+from robustbench_keras.attacks.projection import polyhedron_projection
 
 # A c search cut short (two c steps of three evaluations): candidates well above the optimum.
 SHORT = dict(batch_size=16, jit_compile=False, num_c_steps=2, max_evaluations=3, rescue_evaluations=0, num_walk_steps=0)
@@ -27,7 +27,7 @@ def test_polyhedron_projection_satisfies_the_kkt_conditions():
     normals[:, 1] = normals[:, 0] + 0.5 * normals[:, 1]  # correlated planes meet at a corner
     offsets = np.einsum("bkm,bm->bk", normals, x) + np.array([[1.5, 1.2, -3.0], [0.8, 0.8, 0.8],
                                                                [2.0, -1.0, 1.0], [0.3, 2.5, 0.1]])
-    q = _polyhedron_projection(*(tf.constant(a, tf.float32) for a in (x, normals, offsets)), sweeps=30).numpy()
+    q = polyhedron_projection(*(tf.constant(a, tf.float32) for a in (x, normals, offsets)), sweeps=30).numpy()
     q = q.astype(np.float64)
     for row in range(4):
         inside = (q[row] > 1e-6) & (q[row] < 1 - 1e-6)

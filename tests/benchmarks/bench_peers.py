@@ -11,6 +11,22 @@ distortions (NaN on failure), success and ms are stored in `results/peers_<model
 sha256 of the model's weights, the examples and the targets, and `test_write_report` writes
 `results/peers.md` and `results/peers.json` with the ratios to the per-example envelope.
 
+Untargeted (`target_policy: closest`; C&W L2, DDN 1,000/100 with Foolbox's `Misclassification`, SciPy and this
+project over all 9 wrong labels; stored as `results/peers_<model>_closest.npz`, report `results/peers_closest.md`):
+
+    PEERS_TARGET_POLICY=closest pytest -o python_files='bench_*.py' tests/benchmarks/bench_peers.py \\
+        -k "not fmn and not stored_envelope" -s
+
+A subset of methods is a `-k` expression on the test ids (`test_peer[<method>-<model>]`,
+`test_project_attack[<method>-<model>]`); each run replaces only its methods' stored results, e.g. this
+project (batch 64) against DDN-100 and SciPy, re-timed:
+
+    pytest -o python_files='bench_*.py' tests/benchmarks/bench_peers.py \\
+        -k "project_b64 or (fb_ddn_100 and not fb_ddn_1000) or scipy or write_report" -s
+
+(13 tests; SciPy, about 95% of it, runs first; `test_write_report` rewrites `results/peers.md` and `peers.json`
+with the new times beside the stored ones of the other methods.)
+
 Later versions of the attack compare with the stored peers without re-running them:
 
     PEERS_ATTACK_SETTINGS='{"num_c_steps": 8}' pytest -o python_files='bench_*.py' \\
@@ -26,6 +42,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import peers  # noqa: E402  (the sibling module, also a script)
 
 _PROBLEMS = {}
+POLICY = os.environ.get("PEERS_TARGET_POLICY", "random")
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +50,7 @@ def problems(mnist):
     """`get(name)`: the `peers.Problem` of a model, built once per module."""
     def get(name):
         if name not in _PROBLEMS:
-            _PROBLEMS[name] = peers.make_problem(name, mnist)
+            _PROBLEMS[name] = peers.make_problem(name, mnist, policy=POLICY)
         return _PROBLEMS[name]
     return get
 
@@ -72,7 +89,7 @@ def test_project_attack(benchmark, problems, model_name, method):
 
 def test_write_report():
     """results/peers.md and peers.json from the stored files (every model and method present)."""
-    rows = peers.write_report()
+    rows = peers.write_report(policy=POLICY)
     assert rows, "no stored results: run the test_peer and test_project_attack benchmarks first"
     print("\n" + peers.markdown_table(rows))
 
@@ -81,7 +98,7 @@ def test_write_report():
 def test_project_attack_against_stored_envelope(benchmark, problems, model_name):
     """Only the project's attack (batch 64 and 256, PEERS_ATTACK_SETTINGS overrides) against the stored peers."""
     problem = problems(model_name)
-    if not peers.results_path(model_name).exists():
+    if not peers.results_path(problem.store).exists():
         pytest.fail(f"no stored peers for {model_name}: run the whole benchmark first (it stores them)")
     runs = []
 

@@ -52,8 +52,16 @@ def _provenance():
 PROVENANCE = _provenance()  # at import, when the attack's modules are loaded (others may commit meanwhile)
 
 
+TARGET_POLICIES = ("random", "closest")
+
+
+def store_name(model_name, policy="random"):
+    """The name a model's results are filed under: the model's, with `_closest` for untargeted runs."""
+    return model_name if policy == "random" else f"{model_name}_{policy}"
+
+
 def results_path(model_name, results_dir=RESULTS_DIR):
-    """Where a model's stored per-example results are: `<results_dir>/peers_<model>.npz`."""
+    """Where a model's stored per-example results are: `<results_dir>/peers_<store name>.npz`."""
     return pathlib.Path(results_dir) / f"peers_{model_name}.npz"
 
 
@@ -83,7 +91,7 @@ def load_results(model_name, results_dir=RESULTS_DIR, key=None):
 def save_result(problem, method, result, results_dir=RESULTS_DIR):
     """Adds (or replaces) one method's per-example results in the model's file; a new key starts a new file."""
     try:
-        _, methods = load_results(problem.name, results_dir, key=problem.key)
+        _, methods = load_results(problem.store, results_dir, key=problem.key)
     except ValueError:
         methods = {}
     created = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -92,7 +100,7 @@ def save_result(problem, method, result, results_dir=RESULTS_DIR):
     meta = {"schema_version": SCHEMA_VERSION, "key": problem.key, "methods": {m: r["summary"] for m, r in methods.items()}}
     arrays.update(meta=np.array(json.dumps(meta, sort_keys=True)), index=np.arange(len(problem.x)),
                   label=problem.y, target=problem.targets)
-    path = results_path(problem.name, results_dir)
+    path = results_path(problem.store, results_dir)
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.tmp.npz")
     np.savez_compressed(temporary, **arrays)
@@ -129,11 +137,13 @@ def envelope_of(l2_arrays):
 
 
 def ratios(l2, envelope):
-    """Summary of one method's ratio to the envelope: mean (over its successes), within 1%, worst, no success."""
+    """Summary of one method's ratio to the envelope: mean (over its successes), within 1%, worst, no success.
+
+    Examples whose envelope is 0 (untargeted: the model already misclassifies them) are left out of the ratios.
+    """
     l2, envelope = np.asarray(l2, np.float64), np.asarray(envelope, np.float64)
     ratio = l2 / np.where(envelope > 0, envelope, np.nan)
-    ratio = np.where(envelope == 0, np.where(l2 == 0, 1.0, np.inf), ratio)
-    defined = np.isfinite(envelope)
+    defined = np.isfinite(envelope) & (envelope > 0)
     ok = np.isfinite(l2) & defined
     ratio = np.where(ok, ratio, np.nan)
     return {"mean_ratio": float(np.nanmean(ratio)) if ok.any() else float("nan"),
@@ -188,27 +198,33 @@ def outliers(methods_results, method="project_b256", threshold=1.01, methods=MET
     envelope = envelope_of(l2.values())
     ratio = ratios(l2[method], envelope)["ratio"]
     result = []
-    for i in np.flatnonzero(~(ratio <= threshold) & np.isfinite(envelope)):
+    for i in np.flatnonzero(~(ratio <= threshold) & (envelope > 0)):
         best = [m for m in present if m != method and np.isfinite(l2[m][i]) and l2[m][i] == envelope[i]]
         best = best or [m for m in present if np.isfinite(l2[m][i]) and l2[m][i] == envelope[i]]
         result.append((int(i), float(ratio[i]), best[0], float(envelope[i])))
     return result
 
 
-def write_report(results_dir=RESULTS_DIR, models=MODELS):
-    """Writes results/peers.md (table and outliers) and results/peers.json (every number) from the stored files."""
+def write_report(results_dir=RESULTS_DIR, models=MODELS, policy="random"):
+    """Writes results/peers.md (table and outliers) and results/peers.json (every number) from the stored files;
+    for untargeted runs (policy "closest") peers_closest.md and peers_closest.json."""
     results = {}
     keys = {}
     for name in models:
-        key, stored = load_results(name, results_dir)
+        key, stored = load_results(store_name(name, policy), results_dir)
         if stored:
             results[name], keys[name] = stored, key
     rows = table_rows(results)
-    lines = ["# This project's attack and its peers, per example against the envelope", "",
+    targets = ("targets `(y + rng.integers(1, 10)) % 10` with `np.random.default_rng(0)`" if policy == "random" else
+               "untargeted (`target_policy: closest`: this project attacks all 9 wrong labels and keeps the closest; "
+               "the peers use Foolbox's `Misclassification` criterion)")
+    success = ("classifies it as the target" if policy == "random" else "classifies it as any label but the true one; "
+               "examples the model already misclassifies (envelope 0) are left out of the ratios")
+    lines = [f"# This project's attack and its peers, per example against the envelope{'' if policy == 'random' else ' (untargeted)'}", "",
              "Written by `tests/benchmarks/bench_peers.py` (see `tests/benchmarks/peers.py`): first 100 MNIST test "
-             "images, targets `(y + rng.integers(1, 10)) % 10` with `np.random.default_rng(0)`; envelope = per example "
+             f"images, {targets}; envelope = per example "
              "the smallest successful L2 distortion of all methods below. An adversarial counts only if it is in "
-             "[0, 1] and a fresh forward pass classifies it as the target. Mean ratio and worst are over the examples "
+             f"[0, 1] and a fresh forward pass {success}. Mean ratio and worst are over the examples "
              "a method succeeded on; \"within 1%\" counts a failure as not within. ms / example: one wall-clock run / "
              "100 examples on a shared 2-core machine (Foolbox: all 100 in one batch, eager). Gradient evaluations: "
              "per batch (each covers every example of the batch) for the batched methods; per example for SciPy.", "",
@@ -216,6 +232,8 @@ def write_report(results_dir=RESULTS_DIR, models=MODELS):
              "and `norms` of x rather than of x - x0), so the adaptive L2 ball never constrains the iterate: the "
              "attack keeps its first, overshooting crossing (on 8 sigmoid-MLP examples 1,000 steps gave the same distortions as 100 to 3 decimals).", "",
              markdown_table(rows)]
+    if policy != "random":
+        del lines[4:6]  # the FMN note: FMN is not run untargeted
     for name, stored in results.items():
         if "project_b256" not in stored:
             continue
@@ -232,8 +250,9 @@ def write_report(results_dir=RESULTS_DIR, models=MODELS):
                   f"project run at commit `{summary.get('git_commit', '')[:10]}`"
                   f"{' (attack files modified)' if summary.get('attacks_dirty') else ''}."]
     results_dir = pathlib.Path(results_dir)
-    (results_dir / "peers.md").write_text("\n".join(lines) + "\n")
-    (results_dir / "peers.json").write_text(json.dumps(
+    stem = store_name("peers", policy)
+    (results_dir / f"{stem}.md").write_text("\n".join(lines) + "\n")
+    (results_dir / f"{stem}.json").write_text(json.dumps(
         {"keys": keys, "rows": rows, "methods": {n: {m: r["summary"] for m, r in s.items()} for n, s in results.items()}},
         indent=1, sort_keys=True, default=float) + "\n")
     return rows

@@ -34,11 +34,8 @@ The full run (all methods, ~15-20 minutes on 2 cores, C&W dominating) is `bench_
 """
 
 import argparse
-import dataclasses
-import hashlib
 import json
 import os
-import pathlib
 import sys
 import time
 
@@ -47,6 +44,7 @@ import numpy as np
 import robustbench_keras  # noqa: F401  (silences TensorFlow before it loads)
 from robustbench_keras.attacks import LBFGSAttack
 from robustbench_keras.attacks.distances import distortions
+from robustbench_keras.attacks.run import run_attack
 from robustbench_keras.attacks.scipy_reference import run_reference
 from robustbench_keras.attacks.settings import AttackSettings
 from robustbench_keras.quiet import import_tensorflow
@@ -54,102 +52,17 @@ from robustbench_keras.quiet import import_tensorflow
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from peer_results import (  # noqa: E402  (the sibling module: storage, envelope, report; no TensorFlow)
     METHOD_LABELS, METHODS, MODEL_LABELS, MODELS, PEER_METHODS, PROJECT_METHODS, RESULTS_DIR, envelope_of,
-    load_envelope, load_results, markdown_table, outliers, ratios, results_path, save_result, table_rows,
-    write_report)
+    TARGET_POLICIES, load_envelope, load_results, markdown_table, outliers, ratios, results_path, save_result,
+    store_name, table_rows, write_report)
+from peer_problems import CACHE_DIR, NUM_EXAMPLES, RELU_RECIPE, Problem, load_mnist, make_problem  # noqa: E402
 
-__all__ = ["METHOD_LABELS", "METHODS", "MODEL_LABELS", "MODELS", "PEER_METHODS", "PROJECT_METHODS", "RESULTS_DIR",
+__all__ = ["CACHE_DIR", "NUM_EXAMPLES", "RELU_RECIPE", "load_mnist", "METHOD_LABELS", "METHODS", "MODEL_LABELS", "MODELS", "PEER_METHODS", "PROJECT_METHODS", "RESULTS_DIR",
            "CountingModel", "Problem", "check_against_stored", "envelope_of", "load_envelope", "load_results",
            "make_problem", "markdown_table", "outliers", "project_settings", "ratios", "results_path", "run_method",
-           "save_result", "table_rows", "write_report"]
+           "save_result", "store_name", "table_rows", "write_report"]
 
 tf = import_tensorflow()
-CACHE_DIR = os.environ.get("ROBUSTBENCH_KERAS_CACHE_DIR", "/work/cache/models")
-NUM_EXAMPLES = 100
 SETTINGS_VARIABLE = "PEERS_ATTACK_SETTINGS"
-RELU_RECIPE = {"layers": [256, 256], "activation": "relu", "optimizer": "adam", "learning_rate": 1e-3,
-               "epochs": 5, "batch_size": 128, "train_examples": 60000, "seed": 0}
-
-
-@dataclasses.dataclass
-class Problem:
-    """One model with its examples and targets, and the key their stored results are filed under."""
-
-    name: str
-    model: object
-    x: np.ndarray
-    y: np.ndarray
-    targets: np.ndarray
-    key: dict
-
-
-def _sha256(*arrays):
-    digest = hashlib.sha256()
-    for array in arrays:
-        array = np.ascontiguousarray(array)
-        digest.update(f"{array.dtype.str}{array.shape}".encode())
-        digest.update(array.tobytes())
-    return digest.hexdigest()
-
-
-def _file_sha256(path):
-    return hashlib.sha256(pathlib.Path(path).read_bytes()).hexdigest()
-
-
-def load_mnist():
-    """MNIST from ROBUSTBENCH_KERAS_DATA_DIR (never the network)."""
-    from robustbench_keras.data import load_dataset
-
-    path = os.environ.get("ROBUSTBENCH_KERAS_DATA_DIR")
-    if not path:
-        raise SystemExit("set ROBUSTBENCH_KERAS_DATA_DIR to the local MNIST folder")
-    return load_dataset("mnist", data_dir=path)
-
-
-def relu_mlp(mnist, cache_dir=CACHE_DIR):
-    """The 784-256-256-10 ReLU MLP, trained once with `RELU_RECIPE` (fixed seed) and cached: (model, path)."""
-    import keras
-
-    recipe_hash = hashlib.sha256(json.dumps(RELU_RECIPE, sort_keys=True).encode()).hexdigest()[:16]
-    path = pathlib.Path(cache_dir).expanduser() / f"peers_relu_mlp_784_256_256_10-seed0-{recipe_hash}.keras"
-    if path.exists():
-        return keras.models.load_model(path, safe_mode=True), path
-    keras.utils.set_random_seed(RELU_RECIPE["seed"])
-    inputs = keras.Input((28, 28))
-    hidden = keras.layers.Flatten()(inputs)
-    for units in RELU_RECIPE["layers"]:
-        hidden = keras.layers.Dense(units, activation=RELU_RECIPE["activation"])(hidden)
-    model = keras.Model(inputs, keras.layers.Dense(10)(hidden))
-    model.compile(keras.optimizers.Adam(RELU_RECIPE["learning_rate"]),
-                  keras.losses.SparseCategoricalCrossentropy(from_logits=True))
-    x_train, y_train = mnist.split("train")
-    n = RELU_RECIPE["train_examples"]
-    model.fit(x_train[:n], y_train[:n], epochs=RELU_RECIPE["epochs"], batch_size=RELU_RECIPE["batch_size"], verbose=0)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    model.save(path)
-    return model, path
-
-
-def load_model(name, mnist, cache_dir=CACHE_DIR):
-    """(model, checkpoint path) for one of `MODELS`."""
-    if name == "relu_mlp_256_256":
-        return relu_mlp(mnist, cache_dir)
-    from robustbench_keras import zoo
-
-    model = zoo.load_or_train(name, mnist, seed=0, cache_dir=cache_dir, progress=False)
-    return model, zoo.cache_path(name, mnist, seed=0, cache_dir=cache_dir)
-
-
-def make_problem(name, mnist=None, cache_dir=CACHE_DIR, num_examples=NUM_EXAMPLES):
-    """The model `name` with the first `num_examples` test images and their seeded random wrong targets."""
-    mnist = mnist if mnist is not None else load_mnist()
-    model, path = load_model(name, mnist, cache_dir)
-    x, y = mnist.split("test")
-    x, y = np.asarray(x[:num_examples], np.float32), np.asarray(y[:num_examples], np.int64)
-    targets = (y + np.random.default_rng(0).integers(1, 10, size=y.shape)) % 10
-    key = {"model": name, "weights_sha256": _sha256(*model.get_weights()), "checkpoint": pathlib.Path(path).name,
-           "checkpoint_sha256": _file_sha256(path), "examples_sha256": _sha256(x), "targets_sha256": _sha256(targets),
-           "num_examples": int(num_examples)}
-    return Problem(name, model, x, y, targets, key)
 
 
 def predicted(model, x):
@@ -158,11 +71,13 @@ def predicted(model, x):
 
 
 def measure(problem, x_adv, seconds, grad_evals):
-    """Per-example success (in the box and classified as the target) and distortions, and the aggregates."""
+    """Per-example success (in the box and classified as the target; untargeted: as any wrong label) and
+    distortions, and the aggregates."""
     x_adv = np.asarray(x_adv, np.float32).reshape(problem.x.shape)
     flat = x_adv.reshape(len(x_adv), -1)
     in_box = np.all((flat >= 0.0) & (flat <= 1.0), axis=1)
-    success = in_box & (predicted(problem.model, x_adv) == problem.targets)
+    labels = predicted(problem.model, x_adv)
+    success = in_box & ((labels == problem.targets) if problem.policy == "random" else (labels != problem.y))
     measured = distortions(problem.x, x_adv)
     l2 = np.where(success, measured["l2"], np.nan)
     rms = np.where(success, measured["rms"], np.nan)
@@ -219,6 +134,23 @@ def project_settings(batch_size, overrides=None):
     return AttackSettings(**{**overrides, "batch_size": batch_size})
 
 
+class _SciPyAttack:
+    """`run_reference` with an attack's interface, for `run_attack`."""
+
+    def __init__(self, settings):
+        self.settings = settings
+
+    def run(self, model, x, targets, labels=None, progress=False):
+        return run_reference(self.settings, model, x, targets, labels)
+
+
+def _attack(attack, problem):
+    """The attack's records on the problem: toward its targets, or untargeted (`run_attack`, policy "closest")."""
+    if problem.policy == "random":
+        return attack.run(problem.model, problem.x, problem.targets, problem.y)
+    return run_attack(attack, problem.model, problem.x, problem.y, target_policy=problem.policy, progress=False)
+
+
 def prepare(method, problem, settings=None):
     """A zero-argument callable doing the timed work of `method` on `problem`, set up (and compiled) beforehand.
 
@@ -228,11 +160,11 @@ def prepare(method, problem, settings=None):
     if method in PROJECT_METHODS:
         attack = LBFGSAttack(settings or project_settings(int(method[len("project_b"):])))
         size = attack.settings.batch_size
-        attack.run(model, x[:size], targets[:size], y[:size])  # compile outside the timing
+        attack.run(model, x[:size], (y[:size] + 1) % 10, y[:size])  # compile outside the timing
 
         def call():
             started = time.perf_counter()
-            records = attack.run(model, x, targets, y)
+            records = _attack(attack, problem)
             seconds = time.perf_counter() - started
             return records.x_adv, seconds, float(np.mean(records.num_grad_evals)), {
                 "settings": attack.settings.to_json(), "claimed_success": int(records.success.sum()),
@@ -243,7 +175,7 @@ def prepare(method, problem, settings=None):
 
         def call():
             started = time.perf_counter()
-            records = run_reference(settings, model, x, targets, y)
+            records = _attack(_SciPyAttack(settings), problem)
             seconds = time.perf_counter() - started
             return records.x_adv, seconds, float(np.mean(records.num_grad_evals)), {
                 "settings": records.metadata["attack"], "claimed_success": int(records.success.sum()),
@@ -254,7 +186,8 @@ def prepare(method, problem, settings=None):
     counted = CountingModel(model)
     fmodel = fb.TensorFlowModel(counted, bounds=(0, 1))
     attack = foolbox_attack(method)
-    criterion = fb.criteria.TargetedMisclassification(tf.constant(targets, tf.int64))
+    criterion = (fb.criteria.TargetedMisclassification(tf.constant(targets, tf.int64)) if problem.policy == "random"
+                 else fb.criteria.Misclassification(tf.constant(y, tf.int64)))
     inputs = tf.constant(x)
     counted(inputs[:1])  # the first eager call builds what it needs
 
@@ -289,8 +222,8 @@ def check_against_stored(problem, batch_sizes=(64, 256), overrides=None, results
     The envelope is the stored peers' (Foolbox, SciPy) and these new runs' per example. With `save`, the new
     runs replace the stored `project_b<size>` results (then `write_report` renders them).
     """
-    l2, _ = load_envelope(problem.name, results_dir, key=problem.key)
-    _, stored = load_results(problem.name, results_dir)
+    l2, _ = load_envelope(problem.store, results_dir, key=problem.key)
+    _, stored = load_results(problem.store, results_dir)
     results = {m: stored[m] for m in l2}
     for size in batch_sizes:
         results[f"project_b{size}"] = run_method(f"project_b{size}", problem, project_settings(size, overrides),
@@ -311,18 +244,21 @@ def main(argv=None):
     parser.add_argument("command", choices=("check", "table"))
     parser.add_argument("--models", nargs="+", default=list(MODELS), choices=MODELS)
     parser.add_argument("--batch-sizes", nargs="+", type=int, default=[64, 256])
+    parser.add_argument("--policy", default="random", choices=TARGET_POLICIES,
+                        help="random targets, or untargeted (closest; stored as peers_<model>_closest.npz)")
     parser.add_argument("--save", action="store_true",
                         help="check: store the new runs as project_b<size> and rewrite results/peers.md and peers.json")
     args = parser.parse_args(argv)
     if args.command == "table":
-        print(markdown_table(write_report(models=args.models)), end="")
+        print(markdown_table(write_report(models=args.models, policy=args.policy)), end="")
         return
     mnist = load_mnist()
     print(f"settings overrides ({SETTINGS_VARIABLE}): {os.environ.get(SETTINGS_VARIABLE) or '{}'}")
     for name in args.models:
-        print(check_against_stored(make_problem(name, mnist), tuple(args.batch_sizes), save=args.save)[1])
+        problem = make_problem(name, mnist, policy=args.policy)
+        print(check_against_stored(problem, tuple(args.batch_sizes), save=args.save)[1])
     if args.save:
-        write_report()
+        write_report(policy=args.policy)
 
 
 if __name__ == "__main__":
