@@ -8,7 +8,8 @@ step adds a normalised margin-gradient step to r, then rescales r to a norm eps 
 `gamma` after an adversarial iterate and grows by `gamma` after a non-adversarial one, so the iterate
 crosses the boundary back and forth while it slides toward x. Step sizes are fractions of the
 starting distance with cosine decay, so the walk stays in the basin it starts in. The closest
-adversarial iterate is kept; the walk never returns a farther point than its start.
+adversarial iterate is kept; the walk never returns a farther point than its start. `ddn` runs the same
+kind of steps from the clean input, with absolute lengths, as a second start in another basin.
 """
 
 import math
@@ -60,7 +61,8 @@ def walk(margin, x, x_adv, active, *, num_steps, step, gamma, success_margin):
     return best
 
 
-def ddn(margin, x, active, *, num_steps, success_margin, epsilon=1.0, gamma=0.05):
+
+def ddn(margin, x, x_adv, active, *, num_steps, success_margin, epsilon=1.0, gamma=0.05):
     """A second start: DDN (Rony et al. 2019) from the clean rows on the target margin; per row its closest
     adversarial iterate.
 
@@ -68,17 +70,18 @@ def ddn(margin, x, active, *, num_steps, success_margin, epsilon=1.0, gamma=0.05
     basin its first success found; on ReLU and conv nets a closer basin is often elsewhere. DDN reaches
     the boundary from x by another path: normalised margin-gradient steps of length 1 (cosine decay to
     0.01), r rescaled to a norm that starts at `epsilon` and shrinks by `gamma` after an adversarial
-    iterate and grows by `gamma` after another, never above the closest adversarial norm seen
+    iterate and grows by `gamma` after another, never above the closest adversarial norm it has seen
     (Foolbox's DDN defaults for inputs in [0, 1]).
 
     Args:
-        margin, x, success_margin: as `walk`'s; active: bool (batch,), the rows to attack.
+        margin, x, x_adv, active, success_margin: as `walk`'s (x_adv is only the fallback).
         num_steps: margin-gradient evaluations (>= 0).
 
     Returns:
-        (float32 (batch, m) closest adversarial iterate, x where none; bool (batch,) whether one was found).
+        float32 (batch, m): per active row DDN's closest adversarial iterate (farther than x_adv or not);
+        x_adv where it found none and on inactive rows.
     """
-    best = x
+    best = x_adv
     best_norm = tf.where(active, float("inf"), -1.0)
     norm_goal = tf.fill(tf.shape(best_norm), epsilon)
     delta = tf.zeros_like(x)
@@ -99,4 +102,4 @@ def ddn(margin, x, active, *, num_steps, success_margin, epsilon=1.0, gamma=0.05
         delta = delta + (decay / tf.maximum(tf.norm(gradient, axis=-1), 1e-12))[:, None] * gradient
         delta = delta * (norm_goal / tf.maximum(tf.norm(delta, axis=-1), 1e-12))[:, None]
         delta = tf.clip_by_value(x + delta, 0.0, 1.0) - x
-    return best, active & tf.math.is_finite(best_norm)
+    return best

@@ -157,12 +157,13 @@ class LBFGSAttack:
         # Both kept candidates go through the boundary step; the closer result is returned.
         x_adv, _ = solver.closest_refined(x, targets, (solver.best_x.numpy(), solver.promising_x.numpy()),
                                           found & ~already)
-        # Then projection steps along the boundary and the boundary walk, each with a boundary step, where closer.
+        # Then projection steps along the boundary, the DDN second start and the boundary walk, each with a
+        # boundary step, where closer.
         x_adv = solver.polished(x, targets, x_adv, found & ~already)
         success = found
         settings = self.settings
-        num_stages = 2 + bool(settings.num_projection_steps) + bool(settings.num_ddn_steps) + bool(settings.num_walk_steps)
-        num_forward = 1 + settings.num_c_steps + num_stages * (settings.num_boundary_steps + 1)
+        polish = (settings.num_projection_steps, settings.num_ddn_steps, settings.num_walk_steps)
+        num_forward = 1 + settings.num_c_steps + (2 + sum(map(bool, polish))) * (settings.num_boundary_steps + 1)
         num_polish_evals = settings.num_ddn_steps + settings.num_walk_steps + (
             (settings.num_projection_steps + 1) * settings.projection_competitors if settings.num_projection_steps else 0)
         elapsed = (time.perf_counter() - started) / rows

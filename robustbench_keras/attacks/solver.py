@@ -115,25 +115,20 @@ class BatchSolver:
         return np.stack(results)[chosen, np.arange(len(x))], chosen
 
     def polished(self, x, targets, x_adv, active):
-        """`x_adv` after the projection steps, then the closer of it and the DDN second start, then after
-        the boundary walk; each candidate goes through a boundary step and is kept where closer; (batch, m).
+        """`x_adv` after the projection steps, the DDN second start and the boundary walk, in turn, each
+        result through a boundary step and kept where closer; (batch, m).
 
         Args as `closest_refined`'s, with one candidate `x_adv` already on the boundary.
         """
-        if self.settings.num_projection_steps:
-            x_adv = self._closer(x, targets, x_adv, self.project(x, targets, x_adv, active).numpy(), active)
-        if self.settings.num_ddn_steps:
-            start, found = self.ddn(x, targets, active)
-            x_adv = self._closer(x, targets, x_adv, start.numpy(), found.numpy())
-        if self.settings.num_walk_steps:
-            x_adv = self._closer(x, targets, x_adv, self.walk(x, targets, x_adv, active).numpy(), active)
+        settings = self.settings
+        stages = ((settings.num_projection_steps, self.project), (settings.num_ddn_steps, self.ddn),
+                  (settings.num_walk_steps, self.walk))
+        for num_steps, stage in stages:
+            if num_steps:
+                refined, _ = self.closest_refined(x, targets, (stage(x, targets, x_adv, active).numpy(),), active)
+                closer = np.sum(np.square(refined - x), axis=1) < np.sum(np.square(x_adv - x), axis=1)
+                x_adv = np.where((active & closer)[:, None], refined, x_adv)
         return x_adv
-
-    def _closer(self, x, targets, x_adv, candidate, active):
-        """Per row the candidate after a boundary step where it is adversarial (`active`) and closer, else x_adv."""
-        refined, _ = self.closest_refined(x, targets, (candidate,), active)
-        closer = np.sum(np.square(refined - x), axis=1) < np.sum(np.square(x_adv - x), axis=1)
-        return np.where((active & closer)[:, None], refined, x_adv)
 
     def _logits(self, x_flat):
         return self.model(tf.reshape(x_flat, (-1,) + self.input_shape), training=False)
@@ -198,9 +193,9 @@ class BatchSolver:
                                   num_steps=settings.num_walk_steps, step=settings.walk_step,
                                   gamma=settings.walk_gamma, success_margin=self.success_margin)
 
-    def _ddn(self, x, targets, active):
-        """`boundary_walk.ddn` from x on this model's target margin: (float32 (batch, m), bool (batch,))."""
-        return boundary_walk.ddn(lambda point: self._margins(point, targets), x, active,
+    def _ddn(self, x, targets, x_adv, active):
+        """`boundary_walk.ddn` from x on this model's target margin; float32 (batch, m)."""
+        return boundary_walk.ddn(lambda point: self._margins(point, targets), x, x_adv, active,
                                  num_steps=self.settings.num_ddn_steps, success_margin=self.success_margin)
 
     def _competitor_gradients(self, point, targets):
