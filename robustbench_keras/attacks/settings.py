@@ -69,6 +69,8 @@ class AttackSettings:
             of the linearised boundary (> 0, <= 1).
         projection_competitors: other classes whose margins each projection step linearises, the
             strongest first (>= 1); each costs one gradient evaluation per step.
+        num_ddn_steps: steps of the second start after the projection steps, one gradient evaluation each
+            (`boundary_walk.ddn`: DDN from the clean input, kept where closer, then walked; 0: none).
         num_walk_steps: boundary-walk steps after the projection steps, one gradient evaluation each
             (`boundary_walk.py`: a DDN-like walk from the kept adversarial; 0: none).
         walk_step: the walk's first step, as a fraction of the distance it starts from (> 0).
@@ -101,6 +103,7 @@ class AttackSettings:
     num_projection_steps: int = 10
     projection_step: float = 0.5
     projection_competitors: int = 3
+    num_ddn_steps: int = 100
     num_walk_steps: int = 100
     walk_step: float = 0.3
     walk_gamma: float = 0.02
@@ -126,6 +129,7 @@ class AttackSettings:
             "num_projection_steps": dict(kind=int, low=0, low_open=False),
             "projection_step": dict(kind=float, low=0),
             "projection_competitors": dict(kind=int, low=1, low_open=False),
+            "num_ddn_steps": dict(kind=int, low=0, low_open=False),
             "num_walk_steps": dict(kind=int, low=0, low_open=False),
             "walk_step": dict(kind=float, low=0), "walk_gamma": dict(kind=float, low=0),
             "success_margin": dict(kind=float, low=0, low_open=False),

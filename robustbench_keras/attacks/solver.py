@@ -79,6 +79,7 @@ class BatchSolver:
         self.margins = tf.function(self._margins, jit_compile=self.jit_compile, reduce_retracing=True)
         self.project = tf.function(self._project, jit_compile=self.jit_compile, reduce_retracing=True)
         self.walk = tf.function(self._walk, jit_compile=self.jit_compile, reduce_retracing=True)
+        self.ddn = tf.function(self._ddn, jit_compile=self.jit_compile, reduce_retracing=True)
 
     def empty_memory(self):
         """A curvature memory with no pairs, for the first solve of a batch."""
@@ -115,12 +116,14 @@ class BatchSolver:
         return np.stack(results)[chosen, np.arange(len(x))], chosen
 
     def polished(self, x, targets, x_adv, active):
-        """`x_adv` after the projection steps, then after the boundary walk, each followed by a boundary
-        step and kept where closer; (batch, m).
+        """`x_adv` after the projection steps, the DDN second start and the boundary walk, in turn, each
+        result through a boundary step and kept where closer; (batch, m).
 
         Args as `closest_refined`'s, with one candidate `x_adv` already on the boundary.
         """
-        stages = ((self.settings.num_projection_steps, self.project), (self.settings.num_walk_steps, self.walk))
+        settings = self.settings
+        stages = ((settings.num_projection_steps, self.project), (settings.num_ddn_steps, self.ddn),
+                  (settings.num_walk_steps, self.walk))
         for num_steps, stage in stages:
             if num_steps:
                 refined, _ = self.closest_refined(x, targets, (stage(x, targets, x_adv, active).numpy(),), active)
@@ -190,6 +193,11 @@ class BatchSolver:
         return boundary_walk.walk(lambda point: self._margins(point, targets), x, x_adv, active,
                                   num_steps=settings.num_walk_steps, step=settings.walk_step,
                                   gamma=settings.walk_gamma, success_margin=self.success_margin)
+
+    def _ddn(self, x, targets, x_adv, active):
+        """`boundary_walk.ddn` from x on this model's target margin; float32 (batch, m)."""
+        return boundary_walk.ddn(lambda point: self._margins(point, targets), x, x_adv, active,
+                                 num_steps=self.settings.num_ddn_steps, success_margin=self.success_margin)
 
     def _competitor_gradients(self, point, targets):
         """The target margin at `point`, and per row the margins `z_t - z_j` to the
