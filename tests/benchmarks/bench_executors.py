@@ -12,7 +12,9 @@ with every core of the machine, then its actors), also reported apart (`ray_init
 wall time of each stage (`*_s`, as `run_suite` returns them) for both runs, and for the Ray run the speed-up
 over the in-process wall time measured just before (`speed_up`; `overhead_share`: the part of the Ray run
 beyond the in-process one, negative when Ray is faster), and whether both leaderboards agree in every number
-(`same_leaderboard`, by `scripts/compare_leaderboards.py`; the benchmark fails otherwise).
+(`same_leaderboard`, by `scripts/compare_leaderboards.py`; the benchmark fails otherwise). A third run uses
+a local Ray with one CPU, so one actor (`num_workers: 1`): its ratio to the two-actor run is the scaling from
+one worker to two on this machine.
 """
 
 import os
@@ -48,22 +50,32 @@ def trained_models(tmp_path_factory):
     prepare_zoo_models(suite, load_dataset(suite.dataset, data_dir=suite.data_dir, progress=False), progress=False)
 
 
-def _run(tmp_path, make_executor):
-    """Runs the suite with the executor `make_executor()` makes (its start timed too) into a fresh folder."""
+def _run(tmp_path, make_executor, name):
+    """Runs the suite with the executor `make_executor()` makes (its start timed too) into a fresh folder;
+    its wall time and output folder are kept under `name`."""
     start = time.perf_counter()
     executor = make_executor()
-    suite = _load(tmp_path / executor.name)
+    suite = _load(tmp_path / name)
     try:
         _, stage_times = run_suite(suite, progress=False, executor=executor)
     finally:
         executor.close()
-    WALL_TIMES[executor.name] = time.perf_counter() - start
-    OUTPUTS[executor.name] = Path(suite.output)
+    WALL_TIMES[name] = time.perf_counter() - start
+    OUTPUTS[name] = Path(suite.output)
     return stage_times
 
 
+def _same_leaderboard(name):
+    """Whether the run `name` gave the in-process leaderboard in every number."""
+    result = subprocess.run([sys.executable, ROOT / "scripts" / "compare_leaderboards.py",
+                             OUTPUTS["in_process"] / "leaderboard.json", OUTPUTS[name] / "leaderboard.json"],
+                            capture_output=True, text=True)
+    return result.returncode == 0, result.stdout
+
+
 def test_suite_in_process(benchmark, tmp_path, trained_models):
-    stage_times = benchmark.pedantic(_run, args=(tmp_path, lambda: InProcessExecutor(progress=False)), rounds=1,
+    stage_times = benchmark.pedantic(_run, args=(tmp_path, lambda: InProcessExecutor(progress=False), "in_process"),
+                                     rounds=1,
                                      iterations=1)
     benchmark.extra_info.update(stage_times, suite=SUITE)
 
@@ -76,17 +88,38 @@ def _ray_executor():
     return executor
 
 
-def test_suite_on_ray(benchmark, tmp_path, trained_models):
-    stage_times = benchmark.pedantic(_run, args=(tmp_path, _ray_executor), rounds=1, iterations=1)
-    benchmark.extra_info.update(stage_times, suite=SUITE, ray_init_s=WALL_TIMES["ray_init_s"])
+def _one_worker_executor():
+    """A `RayExecutor` on a local Ray started here with one CPU, so with one actor; Ray's start timed apart."""
+    import ray
+
+    start = time.perf_counter()
+    os.environ.setdefault("RAY_worker_niceness", "0")  # as RayExecutor starts its own Ray
+    ray.init(num_cpus=1, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    executor = RayExecutor(progress=False)
+    WALL_TIMES["ray_init_s"] = time.perf_counter() - start
+    return executor
+
+
+@pytest.mark.parametrize("num_workers", [2, 1])
+def test_suite_on_ray(benchmark, tmp_path, trained_models, num_workers):
+    import ray
+
+    make_executor = _ray_executor if num_workers == 2 else _one_worker_executor
+    name = f"ray_{num_workers}"
+    try:
+        stage_times = benchmark.pedantic(_run, args=(tmp_path, make_executor, name), rounds=1, iterations=1)
+    finally:
+        ray.shutdown()  # the one-worker Ray was started here, not by the executor
+    benchmark.extra_info.update(stage_times, suite=SUITE, ray_init_s=WALL_TIMES["ray_init_s"],
+                                num_workers=num_workers)
+    if num_workers == 1 and "ray_2" in WALL_TIMES:
+        benchmark.extra_info["two_workers_speed_up"] = WALL_TIMES["ray_1"] / WALL_TIMES["ray_2"]
     if "in_process" in WALL_TIMES:
-        benchmark.extra_info["speed_up"] = WALL_TIMES["in_process"] / WALL_TIMES["ray"]
-        benchmark.extra_info["overhead_share"] = WALL_TIMES["ray"] / WALL_TIMES["in_process"] - 1
-        result = subprocess.run([sys.executable, ROOT / "scripts" / "compare_leaderboards.py",
-                                 OUTPUTS["in_process"] / "leaderboard.json", OUTPUTS["ray"] / "leaderboard.json"],
-                                capture_output=True, text=True)
-        benchmark.extra_info["same_leaderboard"] = result.returncode == 0
-        assert result.returncode == 0, result.stdout
+        benchmark.extra_info["speed_up"] = WALL_TIMES["in_process"] / WALL_TIMES[name]
+        benchmark.extra_info["overhead_share"] = WALL_TIMES[name] / WALL_TIMES["in_process"] - 1
+        same, differences = _same_leaderboard(name)
+        benchmark.extra_info["same_leaderboard"] = same
+        assert same, differences
 
 
 def test_overhead_per_unit(benchmark):
