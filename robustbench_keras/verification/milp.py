@@ -119,7 +119,8 @@ class Program:
                                    bounds=scipy.optimize.Bounds(lower, upper), options=options)
 
 
-def _margin_objective(program, label, target):
+def margin_objective(program, label, target):
+    """logit[label] − logit[target] as a dense row over the program's variables."""
     objective = np.zeros(len(program.var_lower))
     objective[program.logits[label]] += 1.0
     objective[program.logits[target]] -= 1.0
@@ -131,7 +132,7 @@ def minimal_margin(steps, x, label, target, epsilon, time_limit_s=None):
     bounds = [(lo[0], hi[0]) for lo, hi in linear_bounds(steps, x[None], epsilon)]
     lower_x, upper_x = input_box(x[None], epsilon)
     program = Program(steps, bounds, lower_x[0], upper_x[0])
-    return program.solve(_margin_objective(program, label, target), time_limit_s=time_limit_s), program
+    return program.solve(margin_objective(program, label, target), time_limit_s=time_limit_s), program
 
 
 def verify(model, steps, x, label, epsilon, time_limit_s=60.0):
@@ -164,7 +165,7 @@ def verify(model, steps, x, label, epsilon, time_limit_s=60.0):
         still_open = []
         for n, target in enumerate(pending):
             share = (time_limit_s - (time.perf_counter() - start)) / (len(pending) - n)
-            result = program.solve(_margin_objective(program, label, target), time_limit_s=share)
+            result = program.solve(margin_objective(program, label, target), time_limit_s=share)
             if result.x is not None and result.fun <= 0:
                 x_adv = np.clip(result.x[: x.size], lower_x[0], upper_x[0]).reshape(x.shape).astype(np.float32)
                 predicted = int(np.argmax(model(x_adv[None], training=False)[0]))
