@@ -111,7 +111,8 @@ def test_speedup_compares_a_model_with_its_twin_without_rs():
 
 
 @pytest.mark.parametrize("changes", [{"epsilons": ()}, {"epsilons": (1.5,)}, {"num_examples": 0},
-                                     {"time_limit_s": 0.0}])
+                                     {"time_limit_s": 0.0}, {"bracket_time_limit_s": 0.0},
+                                     {"bracket_relative_gap": 0.0}, {"bracket_relative_gap": 1.0}])
 def test_settings_refuse_out_of_range_values(changes):
     with pytest.raises(SuiteError, match="verification"):
         verification.Settings(**changes)
@@ -120,6 +121,7 @@ def test_settings_refuse_out_of_range_values(changes):
 def test_verification_suites_load():
     from robustbench_keras.suite import load_suite
 
-    for name in ("suites/verification.yaml", "suites/verification_smoke.yaml"):
+    for name, scorers in (("suites/verification.yaml", ["min_distortion", "spectral", "verification"]),
+                          ("suites/verification_smoke.yaml", ["verification"])):
         suite = load_suite(name)
-        assert list(suite.scorers) == ["verification"] and all(m.startswith("xiao_") for m in suite.models)
+        assert list(suite.scorers) == scorers and all(m.startswith("xiao_") for m in suite.models)
