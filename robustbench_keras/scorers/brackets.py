@@ -15,6 +15,7 @@ import math
 
 import numpy as np
 
+from robustbench_keras.progress import Progress
 from robustbench_keras.verification.linf_search import LinfSearch
 
 
@@ -43,7 +44,8 @@ def _quantiles(values):
     return (float(np.median(values)), float(np.quantile(values, 0.9))) if values.size else (None, None)
 
 
-def bracket(model, steps, spectral, x, records, num_examples, exact_max_relus, time_limit_s, relative_gap, seed=0):
+def bracket(model, steps, spectral, x, records, num_examples, exact_max_relus, time_limit_s, relative_gap, seed=0,
+            progress=False):
     """The bracket of the first `num_examples` successful attacks of `records` (on images `x`).
 
     Args:
@@ -55,6 +57,7 @@ def bracket(model, steps, spectral, x, records, num_examples, exact_max_relus, t
         exact_max_relus: nets with at most this many ReLUs also get the L∞ bracket.
         time_limit_s: MILP time per example; relative_gap: the L∞ bracket's width that counts as exact.
         seed: seeds the targeted PGD of the L∞ search.
+        progress: one progress line over the L∞ searches.
 
     Returns:
         JSON-able dict: per example "index", "attack_l2", "attack_linf", "lipschitz_l2", "linf_lower",
@@ -72,10 +75,12 @@ def bracket(model, steps, spectral, x, records, num_examples, exact_max_relus, t
     searched = bool(steps) and num_relus <= exact_max_relus
     if searched:
         search = LinfSearch(model, steps, time_limit_s, relative_gap, seed)
-        for k in range(len(chosen)):
-            result = search.bracket(images[k], int(labels[k]), int(targets[k]), float(attack_linf[k]))
-            linf_lower[k], linf_upper[k], times[k] = result.lower, result.upper, result.time_s
-            exact[k] = result.upper if result.exact else np.nan
+        with Progress(f"bracketing {model.name}'s minimal L∞", len(chosen), unit="attack", enabled=progress) as bar:
+            for k in range(len(chosen)):
+                result = search.bracket(images[k], int(labels[k]), int(targets[k]), float(attack_linf[k]))
+                linf_lower[k], linf_upper[k], times[k] = result.lower, result.upper, result.time_s
+                exact[k] = result.upper if result.exact else np.nan
+                bar.update(1, info="exact" if result.exact else f"[{result.lower:.4f}, {result.upper:.4f}]")
     lower = np.fmax(lipschitz, linf_lower)
     width = np.where(lower > 0, attack_l2 / np.where(lower > 0, lower, 1.0), np.inf)
     ratio = np.where(exact > 0, attack_linf / np.where(exact > 0, exact, 1.0), np.nan)

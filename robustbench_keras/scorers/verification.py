@@ -140,7 +140,7 @@ def run(settings, context):
             section["bracket"] = brackets.bracket(model, steps, sections.get("spectral"), sample,
                                                   context.records[model_id], settings.bracket_num_examples,
                                                   settings.exact_max_relus, settings.bracket_time_limit_s,
-                                                  settings.bracket_relative_gap, context.suite.seed)
+                                                  settings.bracket_relative_gap, context.suite.seed, context.progress)
         sections[NAME] = section
 
 

@@ -93,7 +93,8 @@ class LinfSearch:
         self._pgd = tf.function(self._targeted_pgd)
 
     def _targeted_pgd(self, x, epsilon, start, direction):
-        """PGD descending the margin `logits · direction`: logits (margin, 0), so class 0's cross-entropy falls with it."""
+        """PGD descending the margin `logits · direction`: on logits (margin, 0) class 0's cross-entropy
+        rises as the margin falls."""
         def margin_logits(x_adv, training=False):
             margin = tf.linalg.matvec(self.model(x_adv, training=training), direction)
             return tf.stack([margin, tf.zeros_like(margin)], axis=1)
@@ -132,8 +133,8 @@ class LinfSearch:
         return best, best_point
 
     def _program(self, x, label, target, lower, upper):
-        """The program over the ball of radius `upper`, one more variable ε ∈ [lower, upper] with |x' − x| ≤ ε and the
-        margin ≤ 0 (as extra rows, the last one the margin's); its ε variable."""
+        """The program over the ball of radius `upper`, its variable ε ∈ [lower, upper], and the extra rows
+        |x' − x| ≤ ε and margin ≤ 0 (the last row)."""
         bounds = [(lo[0], hi[0]) for lo, hi in linear_bounds(self.steps, x[None], upper)]
         lower_x, upper_x = input_box(x[None], upper)
         program = Program(self.steps, bounds, lower_x[0], upper_x[0])
@@ -147,8 +148,8 @@ class LinfSearch:
         return program, epsilon, rows
 
     def _repaired(self, x, label, target, program, objective, rows, solution):
-        """The point of the LP of `solution`'s activation pattern, margin ≤ −_REPAIR_MARGIN (else ≤ 0), if it reaches
-        the target in a Keras forward pass: (float32 point, its L∞ distance), else (None, inf)."""
+        """The point of the LP of `solution`'s activation pattern (margin ≤ −_REPAIR_MARGIN, else ≤ 0) and its
+        L∞ distance, if a Keras forward pass confirms it reaches the target; else (None, inf)."""
         pattern = np.round(solution[np.concatenate(program.binaries)]) if program.binaries else None
         for margin in (-_REPAIR_MARGIN, 0.0):
             extra = rows[:-1] + [(rows[-1][0], -np.inf, margin)]
