@@ -150,11 +150,10 @@ class LinfSearch:
     def _repaired(self, x, label, target, program, objective, rows, solution):
         """The point of the LP of `solution`'s activation pattern (margin ≤ −_REPAIR_MARGIN, else ≤ 0) and its
         L∞ distance, if a Keras forward pass confirms it reaches the target; else (None, inf)."""
-        pattern = np.round(solution[np.concatenate(program.binaries)]) if program.binaries else None
+        pattern = np.round(solution[np.concatenate(program.binaries)]) if program.binaries else None  # None: no ReLU
         for margin in (-_REPAIR_MARGIN, 0.0):
-            extra = rows[:-1] + [(rows[-1][0], -np.inf, margin)]
-            result = program.solve(objective, extra, pattern=pattern) if pattern is not None else None
-            if result is not None and result.x is not None:
+            result = program.solve(objective, rows[:-1] + [(rows[-1][0], -np.inf, margin)], pattern=pattern)
+            if result.x is not None:
                 point = np.clip(result.x[: x.size], 0.0, 1.0).reshape(x.shape).astype(np.float32)
                 distance = self._reached(x, point, label, target)
                 if np.isfinite(distance):
