@@ -6,7 +6,7 @@ a ≥ 0, a ≥ z, a ≤ z − l (1 − d), a ≤ u d; a stable unit has its bina
 u ≤ 0), so only unstable ReLUs are real binaries. Solved by HiGHS through `scipy.optimize.milp`. Only the
 margin's sign matters: a solve stopped by its time limit still proves a target when HiGHS's dual bound on
 the margin is positive (on these dense programs HiGHS often spends its time at the root node, its bound
-already positive).
+already positive). `Program` is shared with the minimal-distortion search (`linf_search.py`).
 """
 
 import dataclasses
@@ -45,17 +45,17 @@ class Verification:
     target: object = None
 
 
-class _Program:
+class Program:
     """The MIPVerify constraints of one example: rows in COO form, variable bounds and integrality."""
 
     def __init__(self, steps, bounds, lower_x, upper_x):
         self.rows, self.cols, self.vals, self.row_lower, self.row_upper = [], [], [], [], []
         self.var_lower, self.var_upper, self.integrality = list(lower_x), list(upper_x), [0] * len(lower_x)
-        self.num_binaries = 0
+        self.num_binaries, self.binaries = 0, []
         previous = np.arange(len(lower_x))
         for step, (lower, upper) in zip(steps, bounds):
             lower, upper = lower - _SLACK * (1 + np.abs(lower)), upper + _SLACK * (1 + np.abs(upper))
-            z = self._new(lower, upper, 0)
+            z = self.add_variables(lower, upper, 0)
             # z − Wᵀ previous = b
             weight = scipy.sparse.coo_matrix(step.weight)
             self._add(np.concatenate([z, z[weight.col]]), np.concatenate([z, previous[weight.row]]),
@@ -63,7 +63,8 @@ class _Program:
             previous = self._relu(z, lower, upper) if step.relu else z
         self.logits = previous
 
-    def _new(self, lower, upper, integer):
+    def add_variables(self, lower, upper, integer):
+        """New variables with these bounds (integer: 1 for binaries); their indices."""
         start = len(self.var_lower)
         self.var_lower.extend(lower)
         self.var_upper.extend(upper)
@@ -80,9 +81,10 @@ class _Program:
         self.row_upper.extend(np.broadcast_to(row_upper, len(row_ids)))
 
     def _relu(self, z, lower, upper):
-        a = self._new(np.zeros(len(z)), np.maximum(upper, 0), 0)
+        a = self.add_variables(np.zeros(len(z)), np.maximum(upper, 0), 0)
         d_lower, d_upper = (lower >= 0).astype(float), (upper > 0).astype(float)
-        d = self._new(d_lower, d_upper, 1)
+        d = self.add_variables(d_lower, d_upper, 1)
+        self.binaries.append(d)
         self.num_binaries += int(((lower < 0) & (upper > 0)).sum())
         one = np.ones(len(z))
         self._add(np.r_[a, a], np.r_[z, a], np.r_[one, -one], -np.inf, 0.0, row_ids=a)  # z − a ≤ 0
@@ -90,8 +92,13 @@ class _Program:
         self._add(np.r_[a, a], np.r_[a, d], np.r_[one, -upper], -np.inf, 0.0, row_ids=a)  # a − u d ≤ 0
         return a
 
-    def solve(self, objective, extra_rows=(), time_limit_s=None):
-        """Minimises `objective` (dense over the variables) subject to the constraints and `extra_rows`."""
+    def solve(self, objective, extra_rows=(), time_limit_s=None, relative_gap=None, pattern=None):
+        """Minimises `objective` (dense over the variables) subject to the constraints and `extra_rows`.
+
+        `relative_gap`: HiGHS stops once its dual bound is within this fraction of the best point.
+        `pattern`: the binaries' values (one 0/1 per binary variable, as `binaries`): the program becomes
+        the linear program of that activation pattern.
+        """
         num_vars = len(self.var_lower)
         if getattr(self, "_matrix", None) is None or self._matrix.shape[1] != num_vars:
             self._matrix = scipy.sparse.coo_matrix(
@@ -101,11 +108,19 @@ class _Program:
         constraints = [scipy.optimize.LinearConstraint(self._matrix, self.row_lower, self.row_upper)]
         constraints += [scipy.optimize.LinearConstraint(r, lo, hi) for r, lo, hi in extra_rows]
         options = {"time_limit": max(time_limit_s, 1e-3)} if time_limit_s is not None else {}
-        return scipy.optimize.milp(objective, integrality=self.integrality, constraints=constraints,
-                                   bounds=scipy.optimize.Bounds(self.var_lower, self.var_upper), options=options)
+        if relative_gap is not None:
+            options["mip_rel_gap"] = relative_gap
+        lower, upper, integrality = np.array(self.var_lower), np.array(self.var_upper), np.array(self.integrality)
+        if pattern is not None:
+            binaries = np.concatenate(self.binaries)
+            lower[binaries] = upper[binaries] = pattern
+            integrality[:] = 0
+        return scipy.optimize.milp(objective, integrality=integrality, constraints=constraints,
+                                   bounds=scipy.optimize.Bounds(lower, upper), options=options)
 
 
-def _margin_objective(program, label, target):
+def margin_objective(program, label, target):
+    """logit[label] − logit[target] as a dense row over the program's variables."""
     objective = np.zeros(len(program.var_lower))
     objective[program.logits[label]] += 1.0
     objective[program.logits[target]] -= 1.0
@@ -116,8 +131,8 @@ def minimal_margin(steps, x, label, target, epsilon, time_limit_s=None):
     """The exact minimum of logit[label] − logit[target] over the clipped L∞ ball (`scipy.optimize.milp` result)."""
     bounds = [(lo[0], hi[0]) for lo, hi in linear_bounds(steps, x[None], epsilon)]
     lower_x, upper_x = input_box(x[None], epsilon)
-    program = _Program(steps, bounds, lower_x[0], upper_x[0])
-    return program.solve(_margin_objective(program, label, target), time_limit_s=time_limit_s), program
+    program = Program(steps, bounds, lower_x[0], upper_x[0])
+    return program.solve(margin_objective(program, label, target), time_limit_s=time_limit_s), program
 
 
 def verify(model, steps, x, label, epsilon, time_limit_s=60.0):
@@ -142,7 +157,7 @@ def verify(model, steps, x, label, epsilon, time_limit_s=60.0):
     start = time.perf_counter()
     bounds = [(lo[0], hi[0]) for lo, hi in linear_bounds(steps, x[None], epsilon)]
     lower_x, upper_x = input_box(x[None], epsilon)
-    program = _Program(steps, bounds, lower_x[0], upper_x[0])
+    program = Program(steps, bounds, lower_x[0], upper_x[0])
     logit_lower, logit_upper = bounds[-1]
     candidates = [t for t in range(len(logit_lower)) if t != label and logit_lower[label] - logit_upper[t] <= 0]
     pending, unconfirmed = sorted(candidates, key=lambda t: logit_lower[label] - logit_upper[t]), False
@@ -150,7 +165,7 @@ def verify(model, steps, x, label, epsilon, time_limit_s=60.0):
         still_open = []
         for n, target in enumerate(pending):
             share = (time_limit_s - (time.perf_counter() - start)) / (len(pending) - n)
-            result = program.solve(_margin_objective(program, label, target), time_limit_s=share)
+            result = program.solve(margin_objective(program, label, target), time_limit_s=share)
             if result.x is not None and result.fun <= 0:
                 x_adv = np.clip(result.x[: x.size], lower_x[0], upper_x[0]).reshape(x.shape).astype(np.float32)
                 predicted = int(np.argmax(model(x_adv[None], training=False)[0]))
@@ -163,29 +178,3 @@ def verify(model, steps, x, label, epsilon, time_limit_s=60.0):
         pending = still_open
     status = "timeout" if pending else "unconfirmed" if unconfirmed else "robust"
     return Verification(status, time.perf_counter() - start, program.num_binaries)
-
-
-def minimal_linf_distortion(steps, x, label, target, epsilon_max, time_limit_s=None):
-    """The exact smallest L∞ radius ε ≤ `epsilon_max` at which some input of the clipped ball reaches logit[target] ≥ logit[label].
-
-    A direct program: the big-M bounds come from the ball of radius `epsilon_max`, one more variable ε,
-    |x − x₀| ≤ ε, and the objective ε.
-
-    Returns:
-        (ε; inf when no such input exists within `epsilon_max`; NaN on a timeout — and the `milp` result).
-    """
-    bounds = [(lo[0], hi[0]) for lo, hi in linear_bounds(steps, x[None], epsilon_max)]
-    lower_x, upper_x = input_box(x[None], epsilon_max)
-    program = _Program(steps, bounds, lower_x[0], upper_x[0])
-    eps = program._new(np.zeros(1), np.full(1, epsilon_max), 0)[0]
-    num_vars, size, x0 = len(program.var_lower), x.size, np.asarray(x, dtype=np.float64).reshape(-1)
-    ball = scipy.sparse.lil_matrix((2 * size, num_vars))
-    ball[np.arange(size), np.arange(size)] = 1.0
-    ball[size + np.arange(size), np.arange(size)] = -1.0
-    ball[:, eps] = -1.0
-    reach = -_margin_objective(program, label, target)[None]
-    objective = np.zeros(num_vars)
-    objective[eps] = 1.0
-    result = program.solve(objective, [(ball.tocsr(), -np.inf, np.r_[x0, -x0]), (reach, 0.0, np.inf)], time_limit_s)
-    distortion = {0: lambda: float(result.fun), 2: lambda: np.inf}.get(result.status, lambda: np.nan)()
-    return distortion, result

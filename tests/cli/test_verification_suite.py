@@ -2,7 +2,8 @@
 
 Training its two MLPs for the smoke suite's epoch costs minutes, so the test puts them in the run's cache
 first, at the paths the suite's recipes key them by, trained plainly on 5,000 images for 2 epochs: the run
-then loads them and does the rest as a user's run would (PGD, the MILP, leaderboard, tables, figure).
+then loads them and does the rest as a user's run would (PGD, the MILP, the L-BFGS attacks and their
+bracket, leaderboard, tables, figure).
 """
 
 import json
@@ -62,9 +63,13 @@ def test_smoke_suite_runs_from_the_command_line(cli, mnist, tmp_path):
                 target = int(np.argsort(logits)[-2])
                 result, _ = minimal_margin(steps, x[i], int(y[i]), target, 0.02, time_limit_s=5)
                 assert (result.status == 0 and result.fun > 0) or result.mip_dual_bound > 0
+        bracket = entry["verification"]["bracket"]  # min_distortion's first attacks, bounded by linf_search
+        assert len(bracket["index"]) == 1 and 0 <= bracket["exact_share"] <= 1
+        for lower, upper, attack in zip(bracket["linf_lower"], bracket["linf_upper"], bracket["attack_linf"]):
+            assert 0 < lower <= upper <= attack * (1 + 1e-6)
     assert num_robust > 0, {m: e["verification"]["epsilons"][0]["statuses"] for m, e in entries.items()}
     tables = (output / "tables.md").read_text()
-    assert "Exact verification (Xiao et al. 2019, Table 1)" in tables
+    assert "Exact verification (Xiao et al. 2019, Table 1)" in tables and "Exact L∞ (%)" in tables
     figures = {item["path"] for item in json.loads((output / "figures" / "figures.json").read_text())}
     assert "figures/verification_times.png" in figures
     assert (output / "figures" / "verification_times.png").stat().st_size > 10_000

@@ -1,4 +1,4 @@
-"""Brackets on a tiny ReLU net: Lipschitz and exact lower bounds never exceed a sampled attack's distortion."""
+"""Brackets on a tiny ReLU net: Lipschitz and L∞ lower bounds never exceed a sampled attack's distortion."""
 
 import types
 
@@ -41,15 +41,17 @@ def test_lower_bounds_never_exceed_the_attack_and_the_width_follows(net):
     x = rng.uniform(0.3, 0.7, size=(10, 4)).astype("float32")
     records = _sampled_attack(net, x, rng)
     result = brackets.bracket(net, network_steps(net), layer_bounds(net), x, records, num_examples=10,
-                              exact_max_relus=10, time_limit_s=30)
+                              exact_max_relus=10, time_limit_s=30, relative_gap=1e-3)
     assert result["index"] == list(np.flatnonzero(records.success)) and len(result["index"]) >= 4
     records = types.SimpleNamespace(**{k: v[result["index"]] for k, v in vars(records).items()})
     lipschitz, exact = np.array(result["lipschitz_l2"]), np.array(result["exact_linf"])
-    assert np.all(exact > 0)
+    lower, upper = np.array(result["linf_lower"]), np.array(result["linf_upper"])
+    assert result["exact_share"] == 1.0 and np.all(exact > 0) and np.all(np.array(result["linf_time_s"]) > 0)
+    assert np.array_equal(exact, upper) and np.all(lower <= upper) and np.all(upper <= lower * (1 + 1e-3))
     assert np.all(lipschitz <= records.distortion_l2 + 1e-9)
     assert np.all(exact <= records.distortion_linf * (1 + 1e-5))
     assert np.all(lipschitz <= 2.0 * exact + 1e-6)  # ||r||₂ ≤ √4 ||r||∞ at the exact optimum
-    width = records.distortion_l2 / np.maximum(lipschitz, exact)
+    width = records.distortion_l2 / np.maximum(lipschitz, lower)
     assert result["width_median"] == pytest.approx(np.median(width))
     assert result["linf_ratio_p90"] == pytest.approx(np.quantile(records.distortion_linf / exact, 0.9))
     assert result["width_median"] >= 1 and result["linf_ratio_median"] >= 1 - 1e-5
@@ -59,6 +61,7 @@ def test_without_a_verifiable_net_only_the_lipschitz_bound_is_given(net):
     rng = np.random.default_rng(1)
     x = rng.uniform(0.3, 0.7, size=(10, 4)).astype("float32")
     result = brackets.bracket(net, None, layer_bounds(net), x, _sampled_attack(net, x, rng), num_examples=2,
-                              exact_max_relus=10, time_limit_s=30)
-    assert result["exact_linf"] == [None, None] and result["linf_ratio_median"] is None
+                              exact_max_relus=10, time_limit_s=30, relative_gap=1e-3)
+    assert result["exact_linf"] == result["linf_lower"] == result["linf_upper"] == [None, None]
+    assert result["exact_share"] is None and result["linf_ratio_median"] is None
     assert result["width_median"] is not None and len(result["index"]) == 2

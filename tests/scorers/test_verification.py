@@ -111,7 +111,8 @@ def test_speedup_compares_a_model_with_its_twin_without_rs():
 
 
 @pytest.mark.parametrize("changes", [{"epsilons": ()}, {"epsilons": (1.5,)}, {"num_examples": 0},
-                                     {"time_limit_s": 0.0}])
+                                     {"time_limit_s": 0.0}, {"bracket_time_limit_s": 0.0},
+                                     {"bracket_relative_gap": 0.0}, {"bracket_relative_gap": 1.0}])
 def test_settings_refuse_out_of_range_values(changes):
     with pytest.raises(SuiteError, match="verification"):
         verification.Settings(**changes)
@@ -122,4 +123,5 @@ def test_verification_suites_load():
 
     for name in ("suites/verification.yaml", "suites/verification_smoke.yaml"):
         suite = load_suite(name)
-        assert list(suite.scorers) == ["verification"] and all(m.startswith("xiao_") for m in suite.models)
+        assert list(suite.scorers) == ["min_distortion", "spectral", "verification"]  # the bracket's inputs first
+        assert all(m.startswith("xiao_") for m in suite.models)
