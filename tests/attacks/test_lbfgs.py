@@ -162,7 +162,8 @@ def test_rows_the_margin_rescue_leaves_go_to_a_cross_entropy_rescue(monkeypatch)
     calls = []
 
     def fake_run_batches(self, solver, flat, targets, bar=None, fresh_memory=False):
-        calls.append((self.settings.loss, self.settings.max_evaluations, flat[:, 0].tolist(), fresh_memory))
+        calls.append((self.settings.loss, self.settings.max_evaluations, self.settings.batch_size, flat[:, 0].tolist(),
+                      fresh_memory))
         success = flat[:, 0] == 2.0 if self.settings.loss == "margin" else np.ones(len(flat), bool)
         return {"success": success, "c": np.full(len(flat), 0.5), "x_adv": flat + 1, "num_grad_evals": np.full(len(flat), 7),
                 "num_forward_evals": np.ones(len(flat), int), "time_s": np.zeros(len(flat))}
@@ -173,7 +174,8 @@ def test_rows_the_margin_rescue_leaves_go_to_a_cross_entropy_rescue(monkeypatch)
     columns = {"success": np.array([True, False, False, True, False]), "c": np.zeros(5), "x_adv": flat.copy(),
                "num_grad_evals": np.full(5, 100), "num_forward_evals": np.ones(5, int), "time_s": np.zeros(5)}
     result = LBFGSAttack(AttackSettings(rescue_evaluations=30))._rescue(None, (3,), flat, np.zeros(5, int), columns)
-    assert calls == [("margin", 30, [1.0, 2.0, 4.0], True), ("cross_entropy", 30, [1.0, 4.0], True)]
+    # Both at the rescue's small batch (8 rows, not the attack's 64): only the failing rows are padded.
+    assert calls == [("margin", 30, 8, [1.0, 2.0, 4.0], True), ("cross_entropy", 30, 8, [1.0, 4.0], True)]
     assert result["success"].all()
     np.testing.assert_array_equal(result["num_grad_evals"], [100, 114, 107, 100, 114])
     np.testing.assert_array_equal(result["x_adv"][[1, 2, 4]], flat[[1, 2, 4]] + 1)

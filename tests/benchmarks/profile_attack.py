@@ -4,8 +4,8 @@
 
 Attacks the peers' problem (`peers.make_problem`: 100 MNIST test images, seeded random targets) once to
 compile, then once timed with every kernel of the `BatchSolver` wrapped by a timer. Per phase (c-search
-solves, boundary steps, projection steps, boundary walk, rescue, and the rest: Python and NumPy between
-kernels) it prints the wall seconds, the gradient and forward evaluations the attack counts for it, the
+solves, boundary steps, projection steps, DDN second start, boundary walk, rescue, and the rest: Python and
+NumPy between kernels) it prints the wall seconds, the gradient and forward evaluations the attack counts for it, the
 floor (those evaluations, padding rows included, x the time of one fully batched value-and-gradient or
 forward pass per row, from `bench_attack.evaluation_times`) and their ratio; then the issue's floor ratio:
 total time / (the evaluations the records count per example x that time x examples). `--cpu` times the
@@ -29,13 +29,16 @@ from bench_attack import evaluation_times  # noqa: E402
 
 from robustbench_keras.attacks import LBFGSAttack  # noqa: E402
 
-PHASES = ("c-search solves", "boundary steps", "projection steps", "boundary walk", "rescue", "other")
+PHASES = ("c-search solves", "boundary steps", "projection steps", "DDN second start", "boundary walk", "rescue",
+          "other")
+KERNELS = ("solve", "refine", "margins", "project", "ddn", "walk")
 
 
 def _timed(clock, counts, phase_of, name, solver):
     """`solver.<name>` timed, with the batched evaluations it runs counted as (gradient, forward) rows."""
     kernel, s = getattr(solver, name), solver.settings
     per_call = {"refine": (0, s.num_boundary_steps), "margins": (0, 1), "walk": (s.num_walk_steps, 0),
+                "ddn": (s.num_ddn_steps, 0),
                 "project": ((s.num_projection_steps + 1) * min(s.projection_competitors, solver.num_classes - 1), 0)}
 
     def call(*args):
@@ -62,7 +65,7 @@ def profile(problem, settings):
     in_rescue = [False]
     phase_of = lambda name: "rescue" if in_rescue[0] else {
         "solve": "c-search solves", "refine": "boundary steps", "margins": "boundary steps",
-        "project": "projection steps", "walk": "boundary walk"}[name]
+        "project": "projection steps", "ddn": "DDN second start", "walk": "boundary walk"}[name]
     rescue = attack._rescue
 
     def timed_rescue(*args):
@@ -75,7 +78,7 @@ def profile(problem, settings):
     attack._rescue = timed_rescue
     wrapped = []
     for solver in solvers(model):
-        for name in ("solve", "refine", "margins", "project", "walk"):
+        for name in KERNELS:
             wrapped.append((solver, name, getattr(solver, name)))
             setattr(solver, name, _timed(clock, counts, phase_of, name, solver))
     try:
@@ -130,7 +133,7 @@ def main(argv=None):
         print(f"success {records.success.mean():.0%}, median L2 {np.nanmedian(records.distortion_l2):.4f}, "
               f"recorded gradient evals / example {np.mean(records.num_grad_evals):.0f}; traces per kernel (two runs): "
               + ", ".join(f"{k} {getattr(s, k).experimental_get_tracing_count()}" for s in solvers(problem.model)
-                          for k in ("solve", "refine", "margins", "project", "walk")))
+                          for k in KERNELS))
 
 
 if __name__ == "__main__":
