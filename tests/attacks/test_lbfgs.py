@@ -181,3 +181,21 @@ def test_rows_the_margin_rescue_leaves_go_to_a_cross_entropy_rescue(monkeypatch)
     np.testing.assert_array_equal(result["x_adv"][[1, 2, 4]], flat[[1, 2, 4]] + 1)
     assert not LBFGSAttack(AttackSettings(rescue_evaluations=0))._rescue(None, (3,), flat, np.zeros(5, int), {
         "success": np.zeros(5, bool)})["success"].any()
+
+
+def test_rows_get_the_same_search_in_a_small_batch_as_in_a_full_one(mlp, test_sample):
+    # What lets the rescue run at 8 rows instead of the attack's batch: each row's c search, solves and
+    # polishing stages ignore the other rows (and the padding copies), so only float rounding may differ.
+    x, _, targets = test_sample
+    flat, targets = x[:3].reshape(3, -1), targets[:3]
+    short = dict(jit_compile=False, num_c_steps=3, max_evaluations=15, num_projection_steps=2, num_ddn_steps=5,
+                 num_walk_steps=5)
+    columns = []
+    for batch_size in (4, 16):
+        attack = LBFGSAttack(AttackSettings(batch_size=batch_size, **short))
+        columns.append(attack._run_batches(attack.solver(mlp, x.shape[1:]), flat, targets, fresh_memory=True))
+    small, full = columns
+    np.testing.assert_array_equal(small["success"], full["success"])
+    assert small["success"].all()
+    np.testing.assert_allclose(small["c"], full["c"])
+    np.testing.assert_allclose(small["x_adv"], full["x_adv"], atol=1e-4)
