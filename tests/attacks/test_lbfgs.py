@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from robustbench_keras.attacks import LBFGSAttack, run_attack
+from robustbench_keras.attacks.lbfgs import balanced_batch_size
 from robustbench_keras.attacks.settings import AttackSettings
 from robustbench_keras.attacks.qp_oracle import affine_parameters, exact_minimal_distortion
 from robustbench_keras.attacks.solver import resolve_jit_compile
@@ -199,3 +200,15 @@ def test_rows_get_the_same_search_in_a_small_batch_as_in_a_full_one(mlp, test_sa
     assert small["success"].all()
     np.testing.assert_allclose(small["c"], full["c"])
     np.testing.assert_allclose(small["x_adv"], full["x_adv"], atol=1e-4)
+
+
+@pytest.mark.parametrize("num_rows, batch_size, expected", [
+    (100, 64, 50), (900, 64, 60), (1000, 64, 63), (64, 64, 64), (65, 64, 33), (3, 8, 3), (1, 64, 1)])
+def test_balanced_batches_are_as_few_as_the_batch_size_allows_and_even(num_rows, batch_size, expected):
+    size = balanced_batch_size(num_rows, batch_size)
+    assert size == expected
+    # Brute force: as few batches as any size up to batch_size gives, and no smaller size gets by with as few.
+    num_batches = lambda size: -(-num_rows // size)
+    fewest = min(num_batches(b) for b in range(1, batch_size + 1))
+    assert size <= batch_size and num_batches(size) == fewest
+    assert size == 1 or num_batches(size - 1) > fewest
