@@ -28,6 +28,7 @@ import peers  # noqa: E402
 from bench_attack import evaluation_times  # noqa: E402
 
 from robustbench_keras.attacks import LBFGSAttack  # noqa: E402
+from robustbench_keras.attacks.lbfgs import balanced_batch_size  # noqa: E402
 
 PHASES = ("c-search solves", "boundary steps", "projection steps", "DDN second start", "boundary walk", "rescue",
           "other")
@@ -112,9 +113,11 @@ def main(argv=None):
         problem = peers.make_problem(name, mnist)
         settings = peers.project_settings(args.batch_size)
         clock, counts, records, total = profile(problem, settings)
-        gradient_s, forward_s = evaluation_times(problem.model, problem.x, problem.targets, settings.batch_size,
+        rows = balanced_batch_size(len(problem.x), settings.batch_size)  # the batch the attack runs at
+        gradient_s, forward_s = evaluation_times(problem.model, problem.x, problem.targets, rows,
                                                  LBFGSAttack(settings), clock=_clock)
-        print(f"\n{name}, batch {settings.batch_size}, {len(problem.x)} examples, {CLOCK_LABEL}: total {total:.2f} s; "
+        print(f"\n{name}, batch {settings.batch_size} (run as {rows}), {len(problem.x)} examples, {CLOCK_LABEL}: "
+              f"total {total:.2f} s; "
               f"one batched value-and-gradient {1e6 * gradient_s:.1f} us/row, forward {1e6 * forward_s:.1f} us/row")
         print("| phase | seconds | batched gradient evals (rows) | forward evals (rows) | floor s | ratio |")
         print("| --- | --: | --: | --: | --: | --: |")
