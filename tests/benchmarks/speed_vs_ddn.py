@@ -1,6 +1,6 @@
-"""Wall time per example of this attack (batch 64) and Foolbox DDN-100, back to back on the same machine state.
+"""Wall time per example of this attack and Foolbox DDN-100, back to back on the same machine state.
 
-    python tests/benchmarks/speed_vs_ddn.py --models fc100_100_10 relu_mlp_256_256 mnist_convnet
+    python tests/benchmarks/speed_vs_ddn.py --models fc100_100_10 relu_mlp_256_256 mnist_convnet --batch-size 64
 
 The peers' problem (`peers.make_problem`: 100 MNIST test images, seeded random targets); each method is
 prepared (compiled) once, then timed `--runs` times in a row, DDN-100 right after this attack, with the
@@ -15,8 +15,6 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import peers  # noqa: E402
 
-METHODS = ("project_b64", "fb_ddn_100")
-
 
 def load_average():
     """The 1-minute load average."""
@@ -26,6 +24,7 @@ def load_average():
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--models", nargs="+", default=list(peers.MODELS), choices=peers.MODELS)
+    parser.add_argument("--batch-size", type=int, default=64, help="this attack's batch_size")
     parser.add_argument("--runs", type=int, default=2, help="timed runs per method, after its compile")
     args = parser.parse_args(argv)
     mnist = peers.load_mnist()
@@ -33,8 +32,10 @@ def main(argv=None):
     print("| --- | --- | --: | --: | --: | --- |")
     for name in args.models:
         problem = peers.make_problem(name, mnist)
-        for method in METHODS:
-            call = peers.prepare(method, problem)
+        calls = {f"this attack, batch {args.batch_size}": peers.prepare(
+                     "project_b64", problem, peers.project_settings(args.batch_size)),
+                 "DDN-100": peers.prepare("fb_ddn_100", problem)}
+        for method, call in calls.items():
             for run in range(args.runs):
                 before = load_average()
                 _, seconds, grad_evals, _ = call()
