@@ -61,7 +61,7 @@ class AttackSettings:
         tolerance: gradient-norm tolerance of a solve (>= 0).
         f_relative_tolerance: a row whose objective changes by less than this fraction in one
             iteration stops (>= 0).
-        batch_size: examples per compiled batch (>= 1).
+        batch_size: the most examples per compiled batch; a run's rows go evenly in the fewest such batches (>= 1).
         num_boundary_steps: bisection steps of the final boundary step (>= 0).
         num_projection_steps: boundary-projection steps after the boundary step, one gradient
             evaluation each (`BatchSolver.polished`; 0: none).

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from robustbench_keras.attacks import LBFGSAttack, run_attack
+from robustbench_keras.attacks.lbfgs import balanced_batch_size
 from robustbench_keras.attacks.settings import AttackSettings
 from robustbench_keras.attacks.qp_oracle import affine_parameters, exact_minimal_distortion
 from robustbench_keras.attacks.solver import resolve_jit_compile
@@ -162,7 +163,8 @@ def test_rows_the_margin_rescue_leaves_go_to_a_cross_entropy_rescue(monkeypatch)
     calls = []
 
     def fake_run_batches(self, solver, flat, targets, bar=None, fresh_memory=False):
-        calls.append((self.settings.loss, self.settings.max_evaluations, flat[:, 0].tolist(), fresh_memory))
+        calls.append((self.settings.loss, self.settings.max_evaluations, self.settings.batch_size, flat[:, 0].tolist(),
+                      fresh_memory))
         success = flat[:, 0] == 2.0 if self.settings.loss == "margin" else np.ones(len(flat), bool)
         return {"success": success, "c": np.full(len(flat), 0.5), "x_adv": flat + 1, "num_grad_evals": np.full(len(flat), 7),
                 "num_forward_evals": np.ones(len(flat), int), "time_s": np.zeros(len(flat))}
@@ -173,9 +175,40 @@ def test_rows_the_margin_rescue_leaves_go_to_a_cross_entropy_rescue(monkeypatch)
     columns = {"success": np.array([True, False, False, True, False]), "c": np.zeros(5), "x_adv": flat.copy(),
                "num_grad_evals": np.full(5, 100), "num_forward_evals": np.ones(5, int), "time_s": np.zeros(5)}
     result = LBFGSAttack(AttackSettings(rescue_evaluations=30))._rescue(None, (3,), flat, np.zeros(5, int), columns)
-    assert calls == [("margin", 30, [1.0, 2.0, 4.0], True), ("cross_entropy", 30, [1.0, 4.0], True)]
+    # Both at the rescue's small batch (8 rows, not the attack's 64): only the failing rows are padded.
+    assert calls == [("margin", 30, 8, [1.0, 2.0, 4.0], True), ("cross_entropy", 30, 8, [1.0, 4.0], True)]
     assert result["success"].all()
     np.testing.assert_array_equal(result["num_grad_evals"], [100, 114, 107, 100, 114])
     np.testing.assert_array_equal(result["x_adv"][[1, 2, 4]], flat[[1, 2, 4]] + 1)
     assert not LBFGSAttack(AttackSettings(rescue_evaluations=0))._rescue(None, (3,), flat, np.zeros(5, int), {
         "success": np.zeros(5, bool)})["success"].any()
+
+
+def test_rows_get_the_same_search_in_a_small_batch_as_in_a_full_one(mlp, test_sample):
+    # What lets the rescue run at 8 rows instead of the attack's batch: each row's c search, solves and
+    # polishing stages ignore the other rows (and the padding copies), so only float rounding may differ.
+    x, _, targets = test_sample
+    flat, targets = x[:3].reshape(3, -1), targets[:3]
+    short = dict(jit_compile=False, num_c_steps=3, max_evaluations=15, num_projection_steps=2, num_ddn_steps=5,
+                 num_walk_steps=5)
+    columns = []
+    for batch_size in (4, 16):
+        attack = LBFGSAttack(AttackSettings(batch_size=batch_size, **short))
+        columns.append(attack._run_batches(attack.solver(mlp, x.shape[1:]), flat, targets, fresh_memory=True))
+    small, full = columns
+    np.testing.assert_array_equal(small["success"], full["success"])
+    assert small["success"].all()
+    np.testing.assert_allclose(small["c"], full["c"])
+    np.testing.assert_allclose(small["x_adv"], full["x_adv"], atol=1e-4)
+
+
+@pytest.mark.parametrize("num_rows, batch_size, expected", [
+    (100, 64, 50), (900, 64, 60), (1000, 64, 63), (64, 64, 64), (65, 64, 33), (3, 8, 3), (1, 64, 1)])
+def test_balanced_batches_are_as_few_as_the_batch_size_allows_and_even(num_rows, batch_size, expected):
+    size = balanced_batch_size(num_rows, batch_size)
+    assert size == expected
+    # Brute force: as few batches as any size up to batch_size gives, and no smaller size gets by with as few.
+    num_batches = lambda size: -(-num_rows // size)
+    fewest = min(num_batches(b) for b in range(1, batch_size + 1))
+    assert size <= batch_size and num_batches(size) == fewest
+    assert size == 1 or num_batches(size - 1) > fewest

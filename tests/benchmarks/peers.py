@@ -44,6 +44,7 @@ import numpy as np
 import robustbench_keras  # noqa: F401  (silences TensorFlow before it loads)
 from robustbench_keras.attacks import LBFGSAttack
 from robustbench_keras.attacks.distances import distortions
+from robustbench_keras.attacks.lbfgs import balanced_batch_size
 from robustbench_keras.attacks.run import run_attack
 from robustbench_keras.attacks.scipy_reference import run_reference
 from robustbench_keras.attacks.settings import AttackSettings
@@ -159,7 +160,8 @@ def prepare(method, problem, settings=None):
     x, y, targets, model = problem.x, problem.y, problem.targets, problem.model
     if method in PROJECT_METHODS:
         attack = LBFGSAttack(settings or project_settings(int(method[len("project_b"):])))
-        size = attack.settings.batch_size
+        num_rows = len(x) if problem.policy == "random" else 9 * len(x)  # untargeted: every wrong label
+        size = balanced_batch_size(num_rows, attack.settings.batch_size)  # the batch the timed run compiles
         attack.run(model, x[:size], (y[:size] + 1) % 10, y[:size])  # compile outside the timing
 
         def call():

@@ -4,8 +4,8 @@
 
 Attacks the peers' problem (`peers.make_problem`: 100 MNIST test images, seeded random targets) once to
 compile, then once timed with every kernel of the `BatchSolver` wrapped by a timer. Per phase (c-search
-solves, boundary steps, projection steps, boundary walk, rescue, and the rest: Python and NumPy between
-kernels) it prints the wall seconds, the gradient and forward evaluations the attack counts for it, the
+solves, boundary steps, projection steps, DDN second start, boundary walk, rescue, and the rest: Python and
+NumPy between kernels) it prints the wall seconds, the gradient and forward evaluations the attack counts for it, the
 floor (those evaluations, padding rows included, x the time of one fully batched value-and-gradient or
 forward pass per row, from `bench_attack.evaluation_times`) and their ratio; then the issue's floor ratio:
 total time / (the evaluations the records count per example x that time x examples). `--cpu` times the
@@ -28,14 +28,18 @@ import peers  # noqa: E402
 from bench_attack import evaluation_times  # noqa: E402
 
 from robustbench_keras.attacks import LBFGSAttack  # noqa: E402
+from robustbench_keras.attacks.lbfgs import balanced_batch_size  # noqa: E402
 
-PHASES = ("c-search solves", "boundary steps", "projection steps", "boundary walk", "rescue", "other")
+PHASES = ("c-search solves", "boundary steps", "projection steps", "DDN second start", "boundary walk", "rescue",
+          "other")
+KERNELS = ("solve", "refine", "margins", "project", "ddn", "walk")
 
 
 def _timed(clock, counts, phase_of, name, solver):
     """`solver.<name>` timed, with the batched evaluations it runs counted as (gradient, forward) rows."""
     kernel, s = getattr(solver, name), solver.settings
     per_call = {"refine": (0, s.num_boundary_steps), "margins": (0, 1), "walk": (s.num_walk_steps, 0),
+                "ddn": (s.num_ddn_steps, 0),
                 "project": ((s.num_projection_steps + 1) * min(s.projection_competitors, solver.num_classes - 1), 0)}
 
     def call(*args):
@@ -62,7 +66,7 @@ def profile(problem, settings):
     in_rescue = [False]
     phase_of = lambda name: "rescue" if in_rescue[0] else {
         "solve": "c-search solves", "refine": "boundary steps", "margins": "boundary steps",
-        "project": "projection steps", "walk": "boundary walk"}[name]
+        "project": "projection steps", "ddn": "DDN second start", "walk": "boundary walk"}[name]
     rescue = attack._rescue
 
     def timed_rescue(*args):
@@ -75,7 +79,7 @@ def profile(problem, settings):
     attack._rescue = timed_rescue
     wrapped = []
     for solver in solvers(model):
-        for name in ("solve", "refine", "margins", "project", "walk"):
+        for name in KERNELS:
             wrapped.append((solver, name, getattr(solver, name)))
             setattr(solver, name, _timed(clock, counts, phase_of, name, solver))
     try:
@@ -109,9 +113,11 @@ def main(argv=None):
         problem = peers.make_problem(name, mnist)
         settings = peers.project_settings(args.batch_size)
         clock, counts, records, total = profile(problem, settings)
-        gradient_s, forward_s = evaluation_times(problem.model, problem.x, problem.targets, settings.batch_size,
+        rows = balanced_batch_size(len(problem.x), settings.batch_size)  # the batch the attack runs at
+        gradient_s, forward_s = evaluation_times(problem.model, problem.x, problem.targets, rows,
                                                  LBFGSAttack(settings), clock=_clock)
-        print(f"\n{name}, batch {settings.batch_size}, {len(problem.x)} examples, {CLOCK_LABEL}: total {total:.2f} s; "
+        print(f"\n{name}, batch {settings.batch_size} (run as {rows}), {len(problem.x)} examples, {CLOCK_LABEL}: "
+              f"total {total:.2f} s; "
               f"one batched value-and-gradient {1e6 * gradient_s:.1f} us/row, forward {1e6 * forward_s:.1f} us/row")
         print("| phase | seconds | batched gradient evals (rows) | forward evals (rows) | floor s | ratio |")
         print("| --- | --: | --: | --: | --: | --: |")
@@ -130,7 +136,7 @@ def main(argv=None):
         print(f"success {records.success.mean():.0%}, median L2 {np.nanmedian(records.distortion_l2):.4f}, "
               f"recorded gradient evals / example {np.mean(records.num_grad_evals):.0f}; traces per kernel (two runs): "
               + ", ".join(f"{k} {getattr(s, k).experimental_get_tracing_count()}" for s in solvers(problem.model)
-                          for k in ("solve", "refine", "margins", "project", "walk")))
+                          for k in KERNELS))
 
 
 if __name__ == "__main__":
