@@ -10,9 +10,9 @@ strokes, and whose nine binary-search steps restart from x. Both starts run DDN 
 - the stroke start weights the margin gradient per pixel by `stroke_weights`, `floor + 4 b (1 - b)`
   of the clean input blurred by one pixel (b, largest 1 per row), so the steps follow the strokes' rims;
 - the competitor start is driven by the margin against one class, `z_t - z_j` with j the strongest
-  other class at the kept point, with the same weights: where several classes tie at the kept
-  point, the max-margin's gradient switches class at every step, while the fixed competitor's leads
-  to the part of the boundary it shares with the target.
+  other class at the kept point, its gradient weighted by `4 x (1 - x)` of the unblurred input (floor
+  0.1): where several classes tie at the kept point, the max-margin's gradient switches class at every
+  step, while the fixed competitor's leads to the part of the boundary it shares with the target.
 """
 
 from robustbench_keras.attacks import boundary_walk
@@ -21,18 +21,19 @@ from robustbench_keras.quiet import import_tensorflow
 
 tf = import_tensorflow()
 
-STROKE_FLOOR = 0.1
-STROKE_BLUR = 1.0
+# The weights of each start (`stroke_weights`'s floor and blur), chosen on the peers' 100 examples (README).
+STROKE_START = dict(floor=0.03, sigma=1.0)
+COMPETITOR_START = dict(floor=0.1, sigma=0.0)
 
 
-def stroke_weights(x, input_shape, floor=STROKE_FLOOR, sigma=STROKE_BLUR):
+def stroke_weights(x, input_shape, floor, sigma):
     """Per-pixel factors `floor + 4 b (1 - b)`; (batch, m).
 
     b is x blurred (a Gaussian of `sigma` pixels over the first two axes of `input_shape`, per channel; no
-    blur for 1-D inputs) and scaled to a largest value of 1 per row: 1 + floor on the grey rim of the
-    strokes, `floor` far from them and inside saturated ink.
+    blur for sigma 0 or 1-D inputs) and scaled to a largest value of 1 per row: 1 + floor on the grey rim
+    of the strokes, `floor` far from them and inside saturated ink.
     """
-    if len(input_shape) >= 2:
+    if sigma > 0 and len(input_shape) >= 2:
         radius = int(4 * sigma + 0.5)
         taps = tf.exp(-0.5 * tf.square(tf.range(-radius, radius + 1, dtype=tf.float32) / sigma))
         taps /= tf.reduce_sum(taps)

@@ -207,18 +207,18 @@ class BatchSolver:
                                  num_steps=self.settings.num_ddn_steps, success_margin=self.success_margin)
 
     def _restart(self, x, targets, x_adv, active, competitor):
-        """`restarts.restart` with stroke weights, driven by the target margin or (`competitor`) by the margin
+        """`restarts.restart`: the stroke start, or (`competitor`) the competitor start, driven by the margin
         against the strongest other class at x_adv; float32 (batch, m)."""
         settings = self.settings
-        drive = None
+        drive, weights = None, restarts.STROKE_START
         if competitor:
             rivals = restarts.strongest_competitor(self._logits(x_adv), targets)
-            drive = restarts.competitor_drive(self._logits, targets, rivals)
+            drive, weights = restarts.competitor_drive(self._logits, targets, rivals), restarts.COMPETITOR_START
         return restarts.restart(
             lambda point: self._margins(point, targets), lambda point: self._refine(x, targets, point, active), x,
             x_adv, active, num_steps=settings.num_restart_steps, num_walk_steps=settings.num_restart_walk_steps,
             walk_step=settings.walk_step, walk_gamma=settings.walk_gamma, success_margin=self.success_margin,
-            drive=drive, weights=restarts.stroke_weights(x, self.input_shape))
+            drive=drive, weights=restarts.stroke_weights(x, self.input_shape, **weights))
 
     def _competitor_gradients(self, point, targets):
         """The target margin at `point`, and per row the margins `z_t - z_j` to the

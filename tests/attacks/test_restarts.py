@@ -20,14 +20,15 @@ def test_stroke_weights_are_the_rim_of_the_blurred_strokes(test_sample):
     blurred = gaussian_filter(x, sigma=(0, 1, 1), mode="constant")
     blurred /= blurred.reshape(4, -1).max(axis=1)[:, None, None]
     expected = (0.1 + 4 * blurred * (1 - blurred)).reshape(4, -1)
-    np.testing.assert_allclose(stroke_weights(x.reshape(4, -1).astype(np.float32), (28, 28)), expected, atol=1e-5)
+    np.testing.assert_allclose(stroke_weights(x.reshape(4, -1).astype(np.float32), (28, 28), floor=0.1, sigma=1.0),
+                               expected, atol=1e-5)
 
 
 def _two_basins():
     """A 3-D net, class 1's logit max(u, v) against 0: u = 0.3 p0 + p2 - 0.45 and v = 3 p0 - 2.1. From
     x = (0.5, 1, 0) the u basin is at distance 0.3 / ||(0.3, 0, 1)|| = 0.287 and is the max at x, which draws
     the margin's gradient; the v basin, at 0.2 + MARGIN / 3 along p0, is closer. x's stroke weights are
-    (1.1, 0.1, 0.1): the weighted steps go along p0, where v rises 3x faster and takes over."""
+    (1.03, 0.03, 0.03): the weighted steps go along p0, where v rises 3x faster and takes over."""
     inputs = keras.Input((3,))
     pieces = [keras.layers.Dense(1) for _ in range(3)]
     zero, u, v = (piece(inputs) for piece in pieces)
