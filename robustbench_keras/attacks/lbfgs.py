@@ -168,9 +168,10 @@ class LBFGSAttack:
         num_stages = 2 + sum(map(bool, polish)) + num_restarts
         num_forward = (1 + settings.num_c_steps + num_stages * (settings.num_boundary_steps + 1)
                        + num_restarts * settings.num_boundary_steps + num_restarts // 2)  # + the competitor's logits
-        num_polish_evals = settings.num_ddn_steps + settings.num_walk_steps + (
-            (settings.num_projection_steps + 1) * settings.projection_competitors if settings.num_projection_steps else 0
-        ) + num_restarts * (settings.num_restart_steps + settings.num_restart_walk_steps)
+        num_projection_evals = ((settings.num_projection_steps + 1) * settings.projection_competitors
+                                if settings.num_projection_steps else 0)
+        num_polish_evals = (num_projection_evals + settings.num_ddn_steps + settings.num_walk_steps
+                            + num_restarts * (settings.num_restart_steps + settings.num_restart_walk_steps))
         elapsed = (time.perf_counter() - started) / rows
         return {
             "success": success[:rows], "c": best_c[:rows], "x_adv": x_adv[:rows],

@@ -68,8 +68,9 @@ def competitor_drive(logits_of, targets, competitors):
 
 def restart(margin, refine, x, x_adv, active, *, num_steps, num_walk_steps, walk_step, walk_gamma, success_margin,
             drive=None, weights=None):
-    """DDN from x (`drive`, `weights` as `boundary_walk.ddn`'s), a boundary step (`refine(x_adv)`), then a
-    boundary walk of `num_walk_steps`; float32 (batch, m), adversarial where active (x_adv where DDN found none).
+    """DDN from x (`drive`, `weights` as `boundary_walk.ddn`'s), a boundary step (`refine`) of its closest
+    adversarial, then a boundary walk of `num_walk_steps` from there; float32 (batch, m), adversarial where
+    active (walked from x_adv where DDN found none).
 
     Args:
         margin: the target margin as a function of the points (batch, m) -> (batch,).
