@@ -67,7 +67,7 @@ def test_each_start_lands_at_the_exact_optimum_of_a_linear_model(fc10, test_samp
     logits = np.asarray(fc10(start.reshape(x.shape)))
     active = np.argmax(logits, axis=1) == targets
     assert active.mean() > 0.8
-    # Twice the default steps: on an affine model 50 + 50 leave a third of the examples 1-15% above the optimum.
+    # Twice the default steps: on this affine model 50 + 50 leave half of the examples over 1% above the optimum.
     settings = AttackSettings(batch_size=len(x), num_restart_steps=100, num_restart_walk_steps=100, **ONLY_RESTARTS)
     solver = BatchSolver(fc10, (28, 28), settings)
     for start_kind in (solver.stroke_start, solver.competitor_start):
