@@ -45,16 +45,19 @@ def test_the_stroke_start_reaches_the_near_basin_that_unweighted_ddn_misses():
     targets, active = np.array([1], np.int32), np.array([True])
     near, u_basin = 0.2 + MARGIN / 3, 0.3 / np.hypot(0.3, 1.0)
 
-    def polished(**settings):
-        solver = BatchSolver(model, (3,), AttackSettings(batch_size=1, **{**ONLY_RESTARTS, **settings}))
-        result = solver.polished(x, targets, far, active)
+    def solver(**settings):
+        return BatchSolver(model, (3,), AttackSettings(batch_size=1, **{**ONLY_RESTARTS, **settings}))
+
+    def distance(result):
         assert model(result).numpy()[0, 1] > MARGIN
         return np.linalg.norm(result - x)
 
     # Unweighted DDN from x and the walk stay in the u basin (its closest point, or the start)...
-    assert polished(num_ddn_steps=100, num_walk_steps=100, num_restart_steps=0) >= u_basin * (1 - 1e-3)
-    # ... the stroke start leaves it for the v basin's closest point.
-    np.testing.assert_allclose(polished(num_restart_steps=50), near, rtol=1e-2)
+    unweighted = solver(num_ddn_steps=100, num_walk_steps=100, num_restart_steps=0).polished(x, targets, far, active)
+    assert distance(unweighted) >= u_basin * (1 - 1e-3)
+    # ... the stroke start alone leaves it for the v basin's closest point.
+    stroke = solver(num_restart_steps=50).stroke_start(x, targets, far, active).numpy()
+    np.testing.assert_allclose(distance(stroke), near, rtol=1e-2)
 
 
 def test_each_start_lands_at_the_exact_optimum_of_a_linear_model(fc10, test_sample):
