@@ -29,7 +29,8 @@ NOT_SOURCE = (".git", ".venv", "venv", "build", "dist", "results", ".cache", ".b
 RUN_TIMEOUT_S = 900
 # Changes to suites/smoke.yaml: the test is about what the wheel holds, not about the numbers.
 SMALLER = {"max_epochs": 1,
-           "attack": {"num_c_steps": 2, "max_evaluations": 20, "rescue_evaluations": 20, "num_walk_steps": 10},
+           "attack": {"num_c_steps": 2, "max_evaluations": 20, "rescue_evaluations": 20, "num_walk_steps": 10,
+                      "num_restart_steps": 0},
            "scorers": {"min_distortion": {"num_examples": 4, "chunk_size": 4},
                        "unit_semantics": {"num_directions": 4, "top_k": 4, "num_examples": 500, "num_resamples": 50}}}
 

@@ -3,7 +3,7 @@
 `tfp.optimizer.lbfgs_minimize` runs the Hager-Zhang line searches of a batch in lock-step: each
 call of the objective evaluates every row, and an iteration lasts as many calls as its slowest row
 needs. Measured on a 784-100-100-10 MLP: 2.5 calls per iteration at batch 1, 15.5 at batch 256, and
-in this attack (6 c steps x 50 iterations, batch 64) 3,369 calls against 300 here for the same or
+in this attack (measured at 6 c steps x 50 iterations, batch 64) 3,369 calls against 300 here for the same or
 smaller distortions, so batching buys throughput per call and loses most of it again in calls. Here every call of the objective is one trial step for every row, and each row decides on
 its own: a row whose trial passes the Armijo test accepts it, stores the curvature pair and takes
 its next L-BFGS direction at unit step; a row whose trial fails backtracks (safeguarded quadratic

@@ -62,7 +62,8 @@ def walk(margin, x, x_adv, active, *, num_steps, step, gamma, success_margin):
 
 
 
-def ddn(margin, x, x_adv, active, *, num_steps, success_margin, step=2.0, epsilon=1.0, gamma=0.1):
+def ddn(margin, x, x_adv, active, *, num_steps, success_margin, step=2.0, epsilon=1.0, gamma=0.1, drive=None,
+        weights=None):
     """A second start: DDN (Rony et al. 2019) from the clean rows on the target margin; per row its closest
     adversarial iterate.
 
@@ -77,6 +78,11 @@ def ddn(margin, x, x_adv, active, *, num_steps, success_margin, step=2.0, epsilo
     Args:
         margin, x, x_adv, active, success_margin: as `walk`'s (x_adv is only the fallback).
         num_steps: margin-gradient evaluations (>= 0).
+        drive: a function of the points returning (the target margin, the margin whose gradient drives the
+            steps), both from one forward pass, e.g. the margin against one fixed competitor class; it then
+            replaces `margin`. Default: the target margin drives.
+        weights: float32 (batch, m) per-coordinate factors of the driving gradient (default: none), so the
+            steps favour some pixels.
 
     Returns:
         float32 (batch, m): per active row DDN's closest adversarial iterate (farther than x_adv or not);
@@ -91,8 +97,10 @@ def ddn(margin, x, x_adv, active, *, num_steps, success_margin, step=2.0, epsilo
         with tf.GradientTape() as tape:
             point = x + delta
             tape.watch(point)
-            value = margin(point)
-        gradient = tape.gradient(value, point)
+            value, driving = (margin(point),) * 2 if drive is None else drive(point)
+        gradient = tape.gradient(driving, point)
+        if weights is not None:
+            gradient = gradient * weights
         norm = tf.norm(delta, axis=-1)
         adversarial = value > success_margin
         better = adversarial & (norm < best_norm)

@@ -13,8 +13,9 @@ step's solution with the curvature memory carried over; examples left without an
 second, more patient c search (`_rescue`). The closest success seen at any objective evaluation is kept
 per example, then a boundary step (bisection on the segment x -> x_adv, forward passes only)
 removes the overshoot that a finite c search leaves; projection steps along the linearised boundary,
-a second start (DDN from x, `boundary_walk.ddn`) and a boundary walk (`boundary_walk.py`) then move each
-point toward x where that is closer. Every returned input lies exactly in [0, 1].
+a second start (DDN from x, `boundary_walk.ddn`), two more (stroke-weighted and competitor-driven DDN,
+`restarts.py`) and a boundary walk (`boundary_walk.py`) then move each point toward x where that is
+closer. Every returned input lies exactly in [0, 1].
 """
 
 import dataclasses
@@ -172,15 +173,20 @@ class LBFGSAttack:
         # Both kept candidates go through the boundary step; the closer result is returned.
         x_adv, _ = solver.closest_refined(x, targets, (solver.best_x.numpy(), solver.promising_x.numpy()),
                                           found & ~already)
-        # Then projection steps along the boundary, the DDN second start and the boundary walk, each with a
-        # boundary step, where closer.
+        # Then projection steps along the boundary, the DDN second start, the stroke and competitor starts and
+        # the boundary walk, each with a boundary step, where closer.
         x_adv = solver.polished(x, targets, x_adv, found & ~already)
         success = found
         settings = self.settings
         polish = (settings.num_projection_steps, settings.num_ddn_steps, settings.num_walk_steps)
-        num_forward = 1 + settings.num_c_steps + (2 + sum(map(bool, polish))) * (settings.num_boundary_steps + 1)
-        num_polish_evals = settings.num_ddn_steps + settings.num_walk_steps + (
-            (settings.num_projection_steps + 1) * settings.projection_competitors if settings.num_projection_steps else 0)
+        num_restarts = 2 if settings.num_restart_steps else 0  # each with an inner boundary step
+        num_stages = 2 + sum(map(bool, polish)) + num_restarts
+        num_forward = (1 + settings.num_c_steps + num_stages * (settings.num_boundary_steps + 1)
+                       + num_restarts * settings.num_boundary_steps + num_restarts // 2)  # + the competitor's logits
+        num_projection_evals = ((settings.num_projection_steps + 1) * settings.projection_competitors
+                                if settings.num_projection_steps else 0)
+        num_polish_evals = (num_projection_evals + settings.num_ddn_steps + settings.num_walk_steps
+                            + num_restarts * (settings.num_restart_steps + settings.num_restart_walk_steps))
         elapsed = (time.perf_counter() - started) / rows
         return {
             "success": success[:rows], "c": best_c[:rows], "x_adv": x_adv[:rows],

@@ -71,6 +71,10 @@ class AttackSettings:
             strongest first (>= 1); each costs one gradient evaluation per step.
         num_ddn_steps: steps of the second start after the projection steps, one gradient evaluation each
             (`boundary_walk.ddn`: DDN from the clean input, kept where closer, then walked; 0: none).
+        num_restart_steps: DDN steps of each of the two more starts after the DDN second start, one
+            gradient evaluation each (`restarts.py`: stroke-weighted, and driven by one competitor class;
+            each then walked, kept where closer; 0: none).
+        num_restart_walk_steps: boundary-walk steps after each of those starts (>= 0).
         num_walk_steps: boundary-walk steps after the projection steps, one gradient evaluation each
             (`boundary_walk.py`: a DDN-like walk from the kept adversarial; 0: none).
         walk_step: the walk's first step, as a fraction of the distance it starts from (> 0).
@@ -89,7 +93,7 @@ class AttackSettings:
     kappa: float = 0.1
     initial_c: float = 1.0
     c_factor: float = 10.0
-    num_c_steps: int = 6
+    num_c_steps: int = 4
     max_evaluations: int = 50
     restart_after_rejections: int = 8
     rescue_evaluations: int = 200
@@ -104,6 +108,8 @@ class AttackSettings:
     projection_step: float = 0.5
     projection_competitors: int = 3
     num_ddn_steps: int = 100
+    num_restart_steps: int = 50
+    num_restart_walk_steps: int = 50
     num_walk_steps: int = 100
     walk_step: float = 0.3
     walk_gamma: float = 0.02
@@ -130,6 +136,8 @@ class AttackSettings:
             "projection_step": dict(kind=float, low=0),
             "projection_competitors": dict(kind=int, low=1, low_open=False),
             "num_ddn_steps": dict(kind=int, low=0, low_open=False),
+            "num_restart_steps": dict(kind=int, low=0, low_open=False),
+            "num_restart_walk_steps": dict(kind=int, low=0, low_open=False),
             "num_walk_steps": dict(kind=int, low=0, low_open=False),
             "walk_step": dict(kind=float, low=0), "walk_gamma": dict(kind=float, low=0),
             "success_margin": dict(kind=float, low=0, low_open=False),

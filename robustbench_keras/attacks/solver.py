@@ -15,11 +15,13 @@ m0) and the candidate (margin m1), reaches `success_margin`, at distance
 `||r|| (success_margin - m0) / (m1 - m0)`, exact for affine models.
 """
 
+import functools
+
 import keras
 import numpy as np
 import tensorflow_probability as tfp
 
-from robustbench_keras.attacks import batched_lbfgs, boundary_walk
+from robustbench_keras.attacks import batched_lbfgs, boundary_walk, restarts
 from robustbench_keras.attacks.objective import make_value_and_gradients, target_margin
 from robustbench_keras.attacks.projection import polyhedron_projection
 from robustbench_keras.quiet import import_tensorflow
@@ -80,6 +82,9 @@ class BatchSolver:
         self.project = tf.function(self._project, jit_compile=self.jit_compile, reduce_retracing=True)
         self.walk = tf.function(self._walk, jit_compile=self.jit_compile, reduce_retracing=True)
         self.ddn = tf.function(self._ddn, jit_compile=self.jit_compile, reduce_retracing=True)
+        self.stroke_start, self.competitor_start = (
+            tf.function(functools.partial(self._restart, competitor=competitor), jit_compile=self.jit_compile,
+                        reduce_retracing=True) for competitor in (False, True))
 
     def empty_memory(self):
         """A curvature memory with no pairs, for the first solve of a batch."""
@@ -116,13 +121,15 @@ class BatchSolver:
         return np.stack(results)[chosen, np.arange(len(x))], chosen
 
     def polished(self, x, targets, x_adv, active):
-        """`x_adv` after the projection steps, the DDN second start and the boundary walk, in turn, each
-        result through a boundary step and kept where closer; (batch, m).
+        """`x_adv` after the projection steps, the DDN second start, the stroke and competitor starts
+        (`restarts.py`) and the boundary walk, in turn, each result through a boundary step and kept where
+        closer; (batch, m).
 
         Args as `closest_refined`'s, with one candidate `x_adv` already on the boundary.
         """
         settings = self.settings
         stages = ((settings.num_projection_steps, self.project), (settings.num_ddn_steps, self.ddn),
+                  (settings.num_restart_steps, self.stroke_start), (settings.num_restart_steps, self.competitor_start),
                   (settings.num_walk_steps, self.walk))
         for num_steps, stage in stages:
             if num_steps:
@@ -198,6 +205,20 @@ class BatchSolver:
         """`boundary_walk.ddn` from x on this model's target margin; float32 (batch, m)."""
         return boundary_walk.ddn(lambda point: self._margins(point, targets), x, x_adv, active,
                                  num_steps=self.settings.num_ddn_steps, success_margin=self.success_margin)
+
+    def _restart(self, x, targets, x_adv, active, competitor):
+        """`restarts.restart`: the stroke start, or (`competitor`) the competitor start, driven by the margin
+        against the strongest other class at x_adv; float32 (batch, m)."""
+        settings = self.settings
+        drive, weights = None, restarts.STROKE_START
+        if competitor:
+            rivals = restarts.strongest_competitor(self._logits(x_adv), targets)
+            drive, weights = restarts.competitor_drive(self._logits, targets, rivals), restarts.COMPETITOR_START
+        return restarts.restart(
+            lambda point: self._margins(point, targets), lambda point: self._refine(x, targets, point, active), x,
+            x_adv, active, num_steps=settings.num_restart_steps, num_walk_steps=settings.num_restart_walk_steps,
+            walk_step=settings.walk_step, walk_gamma=settings.walk_gamma, success_margin=self.success_margin,
+            drive=drive, weights=restarts.stroke_weights(x, self.input_shape, **weights))
 
     def _competitor_gradients(self, point, targets):
         """The target margin at `point`, and per row the margins `z_t - z_j` to the

@@ -77,7 +77,7 @@ def attack_points(settings, model, x, y, seed):
     """Adversarial versions of x against `model` (logits out) with the recipe's small attack budget."""
     # One batch size per pool (the solver pads every batch to it), so a run compiles its kernels once.
     attack = LBFGSAttack(AttackSettings(num_c_steps=settings.num_c_steps, max_evaluations=settings.max_evaluations,
-                                        rescue_evaluations=settings.max_evaluations,
+                                        rescue_evaluations=settings.max_evaluations, num_restart_steps=0,
                                         batch_size=min(ATTACK_BATCH_SIZE, settings.pool_size),
                                         jit_compile=ATTACK_JIT_COMPILE))
     targets = choose_targets(settings.target_policy, model, x, y, seed=seed)

@@ -99,7 +99,8 @@ def test_the_ddn_start_finds_the_near_basin_that_the_walk_from_the_far_one_canno
     x = np.array([[0.3, 0.3]], np.float32)
     far = np.array([[0.3, 0.65 + 2 * MARGIN]], np.float32)  # adversarial, in the far basin
     targets, active = np.array([1], np.int32), np.array([True])
-    settings = AttackSettings(batch_size=1, jit_compile=False, num_projection_steps=0, success_margin=MARGIN)
+    settings = AttackSettings(batch_size=1, jit_compile=False, num_projection_steps=0, num_restart_steps=0,
+                              success_margin=MARGIN)
     solver = BatchSolver(model, (2,), settings)
     walked = solver.walk(x, targets, far, active).numpy()
     np.testing.assert_allclose(np.linalg.norm(walked - x), 0.35 + MARGIN, rtol=1e-3)  # the walk stays in its basin

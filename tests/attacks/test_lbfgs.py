@@ -61,7 +61,8 @@ def test_kept_adversarial_is_the_closest_success_evaluated(check_attack_contract
 
     spy = Spy()
     attack = LBFGSAttack(AttackSettings(batch_size=8, jit_compile=False, num_c_steps=3, max_evaluations=15, num_boundary_steps=0,
-                                        num_projection_steps=0, num_ddn_steps=0, num_walk_steps=0))
+                                        num_projection_steps=0, num_ddn_steps=0, num_walk_steps=0,
+                                        num_restart_steps=0))
     records = attack.run(spy, x, targets, y)
     check_attack_contract(mlp, x, targets, records, success_margin=1e-3)
     points = np.concatenate([s for s in seen if len(s) == 8]).reshape(-1, 8, 784)

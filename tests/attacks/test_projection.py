@@ -11,7 +11,7 @@ from robustbench_keras.attacks.projection import polyhedron_projection
 
 # A c search cut short (two c steps of three evaluations): candidates well above the optimum.
 SHORT = dict(batch_size=16, jit_compile=False, num_c_steps=2, max_evaluations=3, rescue_evaluations=0, num_ddn_steps=0,
-             num_walk_steps=0)
+             num_walk_steps=0, num_restart_steps=0)
 
 
 def test_polyhedron_projection_satisfies_the_kkt_conditions():

@@ -38,7 +38,8 @@ NANO = {"fc10_wd1e-4, fc100_100_10_p1, fc100_100_10_p2": "fc10_wd1e-4",
 # The nano suite with two attacked examples and a short search without XLA, for tests about files and
 # processes rather than about the attack's numbers.
 QUICK = {"{batch_size: 16}": "{batch_size: 16, jit_compile: false, num_c_steps: 2, max_evaluations: 10, "
-                             "rescue_evaluations: 10, num_projection_steps: 0, num_walk_steps: 0}",
+                             "rescue_evaluations: 10, num_projection_steps: 0, num_walk_steps: 0, "
+                             "num_restart_steps: 0}",
          "{num_examples: 4, chunk_size: 1}": "{num_examples: 2, chunk_size: 2}"}
 
 

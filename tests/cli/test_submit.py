@@ -198,7 +198,8 @@ def test_corrupt_leaderboard_is_refused_before_any_work(board, tmp_path, mnist):
 
 # The nano suite with feature squeezing, one chunk, and a short attack without XLA (the attacks cost most here).
 DEFENSES = {"{batch_size: 16}": "{batch_size: 16, jit_compile: false, num_c_steps: 2, max_evaluations: 20, "
-                                "rescue_evaluations: 20, num_boundary_steps: 8, num_projection_steps: 0}",
+                                "rescue_evaluations: 20, num_boundary_steps: 8, num_projection_steps: 0, "
+                                "num_restart_steps: 0}",
             "{num_examples: 4, chunk_size: 1}": "{num_examples: 4, chunk_size: 4}",
             "  transfer: {}\n": "  transfer: {}\n  feature_squeezing: {num_calibration: 40, num_validation: 40, "
                                 "adaptive_num_examples: 1}\n"}

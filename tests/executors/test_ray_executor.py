@@ -29,7 +29,7 @@ seed: 0
 max_epochs: 1
 models: [fc10_wd1e-4, fc100_100_10_p1]
 attack: {{batch_size: 8, num_c_steps: 2, max_evaluations: 10, rescue_evaluations: 0, num_boundary_steps: 1,
-         num_projection_steps: 0, jit_compile: false}}
+         num_projection_steps: 0, num_restart_steps: 0, jit_compile: false}}
 scorers:
   min_distortion: {{num_examples: 16, chunk_size: 8}}
   transfer: {{}}

@@ -57,7 +57,8 @@ def test_adaptive_successes_are_undetected_and_classified_as_the_target(linear_m
     targets = (y + 1) % 4
     # A short c search and solve (no projection stage): 3x less work, every example still won.
     attack = LBFGSAttack(AttackSettings(batch_size=8, num_c_steps=2, max_evaluations=20, rescue_evaluations=20,
-                                        num_boundary_steps=8, num_projection_steps=0, jit_compile=False))
+                                        num_boundary_steps=8, num_projection_steps=0, num_restart_steps=0,
+                                        jit_compile=False))
     wrapped = detector.DetectedModel(linear_model, squeezers, threshold, settings.adaptive_scale)
     adaptive = run_attack(attack, wrapped, x, y, target_policy="given", targets=targets, progress=False)
     # The records stand in for the plain attack's too: the ratio of each success to itself is 1.
