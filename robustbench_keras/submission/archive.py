@@ -13,6 +13,7 @@ its CRC check, so a hostile archive is refused before anything large is read int
   the description of a Keras object.
 """
 
+import io
 import json
 import os
 import pickletools
@@ -129,10 +130,14 @@ def _is_pickle(copy, head):
         return True
     if zipfile.is_zipfile(copy):
         return False
-    # Protocols 0 and 1 have no magic: a stream that disassembles cleanly up to STOP is a pickle.
-    with open(copy, "rb") as stream, open(os.devnull, "w") as sink:
+    # Protocols 0 and 1 have no magic: a stream that disassembles cleanly up to STOP is a pickle. It is read
+    # from memory (the file is within the size limit): a damaged length field asks `pickletools` to read up to
+    # 2**64 bytes, which a file object would try to allocate, and a BytesIO answers with what there is.
+    with open(copy, "rb") as stream:
+        data = stream.read()
+    with open(os.devnull, "w") as sink:
         try:
-            pickletools.dis(stream, out=sink)
+            pickletools.dis(io.BytesIO(data), out=sink)
         except (ValueError, EOFError, UnicodeDecodeError, IndexError):
             return False
     return True
