@@ -13,8 +13,9 @@ wall time of each stage (`*_s`, as `run_suite` returns them) for both runs, and 
 over the in-process wall time measured just before (`speed_up`; `overhead_share`: the part of the Ray run
 beyond the in-process one, negative when Ray is faster), and whether both leaderboards agree in every number
 (`same_leaderboard`, by `scripts/compare_leaderboards.py`; the benchmark fails otherwise). A third run uses
-a local Ray with one CPU, so one actor (`num_workers: 1`): its ratio to the two-actor run is the scaling from
-one worker to two on this machine.
+a local Ray with one CPU, so one actor (`num_workers: 1`; `two_workers_speed_up`: its wall time over the
+two-actor run's). A one-CPU actor still runs TensorFlow with the driver's threads, so on a 2-core machine that
+ratio is not a clean one-to-two-workers scaling.
 """
 
 import os
@@ -75,8 +76,7 @@ def _same_leaderboard(name):
 
 def test_suite_in_process(benchmark, tmp_path, trained_models):
     stage_times = benchmark.pedantic(_run, args=(tmp_path, lambda: InProcessExecutor(progress=False), "in_process"),
-                                     rounds=1,
-                                     iterations=1)
+                                     rounds=1, iterations=1)
     benchmark.extra_info.update(stage_times, suite=SUITE)
 
 
