@@ -158,7 +158,7 @@ def minimize(value_and_gradients, position, memory, *, max_evaluations, toleranc
     active = tf.reduce_max(tf.abs(tf.where(free, gradient, 0.0)), axis=-1) > tolerance
 
     def body(i, position, value, gradient, direction, step, memory, active, rejections):
-        trial = tf.ensure_shape(tf.clip_by_value(position + step[:, None] * direction, lower, upper), position.shape)
+        trial = tf.clip_by_value(position + step[:, None] * direction, lower, upper)
         trial_value, trial_gradient = value_and_gradients(trial)
         decrease = tf.reduce_sum(gradient * (trial - position), axis=-1)
         finite = tf.math.is_finite(trial_value) & tf.reduce_all(tf.math.is_finite(trial_gradient), axis=-1)

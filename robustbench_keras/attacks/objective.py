@@ -82,7 +82,7 @@ def make_value_and_gradients(model, x, targets, c, loss, kappa, input_shape):
         A function of r, float32 (batch, m), returning value (batch,), gradient (batch, m) and the
         logits at `clip(x + r, 0, 1)` (batch, classes).
     """
-    model_shape = tf.concat([[-1], tf.constant(input_shape, tf.int32)], axis=0)
+    model_shape = (-1,) + tuple(input_shape)  # a static shape: a tensor here would leave the batch unknown
 
     def value_and_gradients(r):
         with tf.GradientTape() as tape:
