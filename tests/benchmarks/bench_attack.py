@@ -26,7 +26,7 @@ from robustbench_keras.quiet import import_tensorflow
 tf = import_tensorflow()
 
 NUM_EXAMPLES = 256
-CACHE_DIR = os.environ.get("ROBUSTBENCH_KERAS_CACHE_DIR", "/work/cache/models")
+CACHE_DIR = os.environ.get("ROBUSTBENCH_KERAS_CACHE_DIR")  # None: the zoo's default cache folder
 _SCIPY = {}
 
 
