@@ -42,6 +42,12 @@ CONFIGS = {
              "num_ddn_steps": 50, "num_restart_steps": 30, "num_restart_walk_steps": 20, "num_walk_steps": 50},
     "b250": {"num_c_steps": 2, "max_evaluations": 30, "num_projection_steps": 0, "num_ddn_steps": 50,
              "num_restart_steps": 30, "num_restart_walk_steps": 20, "num_walk_steps": 40},
+    # the free cuts together (c search 2 x 25, no projection), then one later stage halved at a time
+    "lean": {"num_c_steps": 2, "max_evaluations": 25, "num_projection_steps": 0},
+    "lean_ddn_50": {"num_c_steps": 2, "max_evaluations": 25, "num_projection_steps": 0, "num_ddn_steps": 50},
+    "lean_restarts_25": {"num_c_steps": 2, "max_evaluations": 25, "num_projection_steps": 0,
+                         "num_restart_steps": 25, "num_restart_walk_steps": 25},
+    "lean_walk_50": {"num_c_steps": 2, "max_evaluations": 25, "num_projection_steps": 0, "num_walk_steps": 50},
 }
 
 
@@ -96,7 +102,7 @@ def table(stored):
                 continue
             cells = [_cell(rows[s]) if s in rows else "–" for s in SLICES]
             timed = runs.get("held-out 50") or next(iter(runs.values()))
-            lines.append(f"| {name} | {model} | {next(iter(runs.values()))['grad_evals']:.0f} | {' | '.join(cells)} | "
+            lines.append(f"| {name} | {model} | {(runs.get('stored 100') or timed)['grad_evals']:.0f} | {' | '.join(cells)} | "
                          f"{'met' if len(rows) == len(SLICES) and all(map(meets, rows.values())) else 'not met'} | "
                          f"{timed['ms']:.1f} ({timed['load']:.1f}) |")
     return "\n".join(lines) + "\n"
