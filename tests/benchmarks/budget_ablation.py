@@ -116,9 +116,8 @@ def main(argv=None):
     parser.add_argument("--models", nargs="+", default=list(peers.MODELS), choices=peers.MODELS)
     parser.add_argument("--table", action="store_true", help="print the stored results' table only")
     args = parser.parse_args(argv)
-    stored = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     if args.table:
-        print(table(stored), end="")
+        print(table(json.loads(RESULTS.read_text()) if RESULTS.exists() else {}), end="")
         return
     configs = {}
     for name in args.configs:
@@ -136,16 +135,21 @@ def main(argv=None):
     for model in args.models:  # one model object per model, so that its compiled kernels serve both slices
         for slice_name in SLICES:
             problems[model, slice_name].model = problems[model, next(iter(SLICES))].model
+    mine = {}  # this run's results, merged into the file as it is when written (another run may share it)
     for model in args.models:
         for name, overrides in configs.items():
-            entry = stored.setdefault(name, {"overrides": overrides, "models": {}})
-            entry["overrides"] = overrides
-            entry["models"][model] = {s: run_config(problems[model, s], overrides) for s in SLICES}
-            temporary = RESULTS.with_name(f".{RESULTS.name}.tmp")
+            runs = {s: run_config(problems[model, s], overrides) for s in SLICES}
+            mine.setdefault(name, {"overrides": overrides, "models": {}})["models"][model] = runs
+            stored = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+            for config, entry in mine.items():
+                merged = stored.setdefault(config, {"models": {}})
+                merged["overrides"] = entry["overrides"]
+                merged["models"].update(entry["models"])
+            temporary = RESULTS.with_name(f".{RESULTS.name}.{os.getpid()}.tmp")
             temporary.write_text(json.dumps(stored, indent=1, sort_keys=True) + "\n")
             os.replace(temporary, RESULTS)
-            print(table({name: {"models": {model: entry["models"][model]}}}).splitlines()[-1], flush=True)
-    print(table({n: stored[n] for n in configs}), end="")
+            print(table({name: {"models": {model: runs}}}).splitlines()[-1], flush=True)
+    print(table(mine), end="")
 
 
 if __name__ == "__main__":
