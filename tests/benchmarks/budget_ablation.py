@@ -50,6 +50,10 @@ CONFIGS = {
     "lean_walk_50": {"num_c_steps": 2, "max_evaluations": 25, "num_projection_steps": 0, "num_walk_steps": 50},
     # candidates: the free cuts and DDN 50, the c search's 4 steps (and the rescue's 8) kept; then shorter
     "c4x25_ddn_50": {"max_evaluations": 25, "num_projection_steps": 0, "num_ddn_steps": 50},
+    "lean_ddn_25": {"num_c_steps": 2, "max_evaluations": 25, "num_projection_steps": 0, "num_ddn_steps": 25},
+    "lean_ddn_50_restarts_40": {"num_c_steps": 2, "max_evaluations": 25, "num_projection_steps": 0,
+                                "num_ddn_steps": 50, "num_restart_steps": 40},
+    "lean_ddn_50_c1": {"num_c_steps": 1, "max_evaluations": 25, "num_projection_steps": 0, "num_ddn_steps": 50},
     "p350": {"num_c_steps": 2, "max_evaluations": 25, "num_projection_steps": 0, "num_ddn_steps": 50,
              "num_restart_walk_steps": 25},
     "p270": {"num_c_steps": 2, "max_evaluations": 25, "num_projection_steps": 0, "num_ddn_steps": 25,
