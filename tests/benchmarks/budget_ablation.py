@@ -28,8 +28,11 @@ RESULTS = peers.RESULTS_DIR / "budget_ablation.json"
 SLICES = {"stored 100": peers.ExampleSlice(), "held-out 50": peers.ExampleSlice(100, 50, 1)}
 TARGETS = {"mean_ratio": 1.002, "within_1pct": 0.98, "worst_ratio": 1.03}
 
-CONFIGS = {
-    "default": {},
+# The budget before this ablation (633 gradient evaluations per example); each configuration changes it.
+BEFORE = {"num_c_steps": 4, "max_evaluations": 50, "num_projection_steps": 10, "projection_competitors": 3,
+          "num_ddn_steps": 100, "num_restart_steps": 50, "num_restart_walk_steps": 50, "num_walk_steps": 100}
+_CHANGES = {
+    "before": {},
     # one stage off at a time
     "no_projection": {"num_projection_steps": 0},
     "no_ddn": {"num_ddn_steps": 0},
@@ -44,7 +47,7 @@ CONFIGS = {
              "num_restart_steps": 30, "num_restart_walk_steps": 20, "num_walk_steps": 40},
     # the free cuts together (c search 2 x 25, no projection), then one later stage halved at a time
     "lean": {"num_c_steps": 2, "max_evaluations": 25, "num_projection_steps": 0},
-    "lean_ddn_50": {"num_c_steps": 2, "max_evaluations": 25, "num_projection_steps": 0, "num_ddn_steps": 50},
+    "lean_ddn_50": {"num_c_steps": 2, "max_evaluations": 25, "num_projection_steps": 0, "num_ddn_steps": 50},  # default
     "lean_restarts_25": {"num_c_steps": 2, "max_evaluations": 25, "num_projection_steps": 0,
                          "num_restart_steps": 25, "num_restart_walk_steps": 25},
     "lean_walk_50": {"num_c_steps": 2, "max_evaluations": 25, "num_projection_steps": 0, "num_walk_steps": 50},
@@ -61,6 +64,7 @@ CONFIGS = {
     "p250": {"num_c_steps": 2, "max_evaluations": 25, "num_projection_steps": 0, "num_ddn_steps": 25,
              "num_restart_steps": 40, "num_restart_walk_steps": 20, "num_walk_steps": 55},
 }
+CONFIGS = {name: {**BEFORE, **changes} for name, changes in _CHANGES.items()}  # explicit, whatever the defaults
 
 
 def run_config(problem, overrides):
@@ -101,7 +105,7 @@ def _cell(row):
 def table(stored):
     """Markdown: per configuration and model, both slices' mean / within 1% / worst, evaluations, ms (load)."""
     lines = ["| configuration | model | gradient evals / example | stored 100: mean / within 1% / worst | "
-             "held-out 50 | targets | ms / example (load) |", "| --- | --- | --: | --- | --- | --- | --: |"]
+             "held-out 50 | targets met on | ms / example (load) |", "| --- | --- | --: | --- | --- | --- | --: |"]
     for name, entry in stored.items():
         for model, runs in entry["models"].items():
             rows = {}
@@ -115,7 +119,7 @@ def table(stored):
             cells = [_cell(rows[s]) if s in rows else "–" for s in SLICES]
             timed = runs.get("held-out 50") or next(iter(runs.values()))
             lines.append(f"| {name} | {model} | {(runs.get('stored 100') or timed)['grad_evals']:.0f} | {' | '.join(cells)} | "
-                         f"{'met' if len(rows) == len(SLICES) and all(map(meets, rows.values())) else 'not met'} | "
+                         f"{', '.join(s for s, row in rows.items() if meets(row)) or 'neither'} | "
                          f"{timed['ms']:.1f} ({timed['load']:.1f}) |")
     return "\n".join(lines) + "\n"
 
