@@ -52,7 +52,7 @@ from robustbench_keras.attacks import LBFGSAttack
 from robustbench_keras.attacks.distances import distortions
 from robustbench_keras.attacks.lbfgs import balanced_batch_size
 from robustbench_keras.attacks.run import run_attack
-from robustbench_keras.attacks.scipy_reference import run_reference
+from robustbench_keras.attacks.scipy_reference import REFERENCE_C_SEARCH, run_reference
 from robustbench_keras.attacks.settings import AttackSettings
 from robustbench_keras.quiet import import_tensorflow
 
@@ -70,9 +70,7 @@ __all__ = ["CACHE_DIR", "ExampleSlice", "NUM_EXAMPLES", "RELU_RECIPE", "load_mni
 
 tf = import_tensorflow()
 SETTINGS_VARIABLE = "PEERS_ATTACK_SETTINGS"
-# The SciPy peer's c search: 4 c steps of at most 50 evaluations, the attack's defaults when the held-out peers
-# were stored (the 100 examples' with 6), not today's shorter budget, so that the reference stays as strong.
-SCIPY_SETTINGS = AttackSettings(num_c_steps=4, max_evaluations=50)
+SCIPY_SETTINGS = AttackSettings(**REFERENCE_C_SEARCH)  # as the held-out peers were stored (the 100 examples' with 6 c steps)
 
 
 def predicted(model, x):
