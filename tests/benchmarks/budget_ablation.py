@@ -106,8 +106,8 @@ def table(stored):
     """Markdown: per configuration and model, both slices' mean / within 1% / worst, evaluations, ms (load)."""
     lines = ["| configuration | model | gradient evals / example | stored 100: mean / within 1% / worst | "
              "held-out 50 | targets met on | ms / example (load) |", "| --- | --- | --: | --- | --- | --- | --: |"]
-    for name, entry in stored.items():
-        for model, runs in entry["models"].items():
+    for name in [n for n in CONFIGS if n in stored] + [n for n in stored if n not in CONFIGS]:
+        for model, runs in stored[name]["models"].items():
             rows = {}
             for slice_name, run in runs.items():
                 try:
