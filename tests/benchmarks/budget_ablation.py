@@ -47,7 +47,7 @@ _CHANGES = {
              "num_restart_steps": 30, "num_restart_walk_steps": 20, "num_walk_steps": 40},
     # the free cuts together (c search 2 x 25, no projection), then one later stage halved at a time
     "lean": {"num_c_steps": 2, "max_evaluations": 25, "num_projection_steps": 0},
-    "lean_ddn_50": {"num_c_steps": 2, "max_evaluations": 25, "num_projection_steps": 0, "num_ddn_steps": 50},  # default
+    "lean_ddn_50": {"num_c_steps": 2, "max_evaluations": 25, "num_projection_steps": 0, "num_ddn_steps": 50},
     "lean_restarts_25": {"num_c_steps": 2, "max_evaluations": 25, "num_projection_steps": 0,
                          "num_restart_steps": 25, "num_restart_walk_steps": 25},
     "lean_walk_50": {"num_c_steps": 2, "max_evaluations": 25, "num_projection_steps": 0, "num_walk_steps": 50},
@@ -58,7 +58,7 @@ _CHANGES = {
                                 "num_ddn_steps": 50, "num_restart_steps": 40},
     "lean_ddn_50_walk_80": {"num_c_steps": 2, "max_evaluations": 25, "num_projection_steps": 0, "num_ddn_steps": 50,
                             "num_walk_steps": 80},
-    "lean_ddn_50_restart_walk_40": {"num_c_steps": 2, "max_evaluations": 25, "num_projection_steps": 0,
+    "lean_ddn_50_restart_walk_40": {"num_c_steps": 2, "max_evaluations": 25, "num_projection_steps": 0,  # default
                                     "num_ddn_steps": 50, "num_restart_walk_steps": 40},
     "lean_ddn_50_restart_walk_30": {"num_c_steps": 2, "max_evaluations": 25, "num_projection_steps": 0,
                                     "num_ddn_steps": 50, "num_restart_walk_steps": 30},
