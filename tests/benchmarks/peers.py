@@ -243,8 +243,8 @@ def check_against_stored(problem, batch_sizes=(64, 256), overrides=None, results
     rows = table_rows({problem.name: results}, methods=order)
     text = markdown_table(rows)
     found = outliers(results, method=f"project_b{batch_sizes[-1]}", methods=order)
-    text += f"\n{problem.name}: batch {batch_sizes[-1]} > 1% above the envelope at test image " + (
-        ", ".join(f"{i + problem.examples.first} ({r:.4f}, best {m})" for i, r, m, _ in found) or "none") + "\n"
+    text += f"\n{problem.name}: batch {batch_sizes[-1]} > 1% above the envelope at " + (", ".join(
+        f"test image {i + problem.examples.first} ({r:.4f}, best {m})" for i, r, m, _ in found) or "no example") + "\n"
     return rows, text
 
 
