@@ -9,8 +9,9 @@ the benchmark's 100 examples (`peers_<model>.npz`) and the held-out 50 (test ima
 `peers_<model>_test100-149_seed1.npz`). Per model and slice: mean ratio to the envelope (the stored peers' and
 this run's, as `peers.py check`), share within 1%, worst, success, gradient evaluations per example (the
 attack's own count: deterministic, the speed proxy) and wall ms per example with the load average beside it
-(the held-out run, whose kernels the first run compiled, unless the rescue's are needed first there). The per-example L2 distortions merge into
-`results/budget_ablation.json`; the ratios are computed from them and the stored peers when the table is made.
+(the held-out run, whose kernels the first run compiled, unless the rescue's are needed first there). The
+per-example L2 distortions merge into `results/budget_ablation.json`; the ratios are computed from them and the
+stored peers when the table is made.
 """
 
 import argparse
