@@ -125,7 +125,8 @@ def table(stored):
                 continue
             cells = [_cell(rows[s]) if s in rows else "–" for s in SLICES]
             timed = runs.get("held-out 50") or next(iter(runs.values()))
-            lines.append(f"| {name} | {model} | {(runs.get('stored 100') or timed)['grad_evals']:.0f} | {' | '.join(cells)} | "
+            evals = (runs.get("stored 100") or timed)["grad_evals"]
+            lines.append(f"| {name} | {model} | {evals:.0f} | {' | '.join(cells)} | "
                          f"{', '.join(s for s, row in rows.items() if meets(row)) or 'neither'} | "
                          f"{timed['ms']:.1f} ({timed['load']:.1f}) |")
     return "\n".join(lines) + "\n"

@@ -154,7 +154,8 @@ def load_envelope(model_name, results_dir=RESULTS_DIR, methods=PEER_METHODS, key
     """
     _, stored = load_results(model_name, results_dir, key=key)
     if not stored:
-        raise FileNotFoundError(f"{results_path(model_name, results_dir)}: no stored peers; run bench_peers.py or peers.py run first")
+        raise FileNotFoundError(f"{results_path(model_name, results_dir)}: no stored peers; "
+                                "run bench_peers.py or peers.py run first")
     l2 = {m: np.asarray(stored[m]["l2"], np.float64) for m in methods if m in stored}
     return l2, envelope_of(l2.values())
 
