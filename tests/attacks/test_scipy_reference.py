@@ -3,12 +3,12 @@
 import numpy as np
 
 from robustbench_keras.attacks.settings import AttackSettings
-from robustbench_keras.attacks.scipy_reference import run_reference
+from robustbench_keras.attacks.scipy_reference import REFERENCE_C_SEARCH, run_reference
 
 
 def test_reference_and_batched_attack_agree_on_fc10(check_attack_contract, fc10, test_sample, fc10_records):
     x, y, targets = (a[:4] for a in test_sample)
-    reference = run_reference(AttackSettings(), fc10, x, targets, y)
+    reference = run_reference(AttackSettings(**REFERENCE_C_SEARCH), fc10, x, targets, y)
     check_attack_contract(fc10, x, targets, reference, success_margin=1e-3)
     assert reference.success.all()
     # Both reach the exact optimum of the linear model, so they agree closely.

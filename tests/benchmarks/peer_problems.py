@@ -1,9 +1,11 @@
-"""The peers benchmark's problems: its three models, the first 100 MNIST test images and their targets.
+"""The peers benchmark's problems: its three models, a slice of MNIST test images and their targets.
 
 The zoo's `fc100_100_10` and `mnist_convnet` (`zoo.load_or_train`, seed 0) and a 784-256-256-10 ReLU MLP
-trained here with `RELU_RECIPE`, all cached in ROBUSTBENCH_KERAS_CACHE_DIR; targets seeded random wrong
-labels, or none (untargeted, policy "closest"). A problem's key (sha256 of the weights, checkpoint,
-examples and targets) files its stored results (`peer_results.py`).
+trained here with `RELU_RECIPE`, all cached in ROBUSTBENCH_KERAS_CACHE_DIR (else the zoo's default cache
+folder); by default the first 100 test images with random wrong labels of seed 0 as targets, or none
+(untargeted, policy "closest"); another `ExampleSlice` (other images, another target seed) is a held-out
+check. A problem's key (sha256 of the weights, checkpoint, examples and targets) files its stored results
+(`peer_results.py`).
 """
 
 import dataclasses
@@ -14,10 +16,10 @@ import pathlib
 
 import numpy as np
 
-from peer_results import store_name
+from peer_results import ExampleSlice, store_name
 
-CACHE_DIR = os.environ.get("ROBUSTBENCH_KERAS_CACHE_DIR", "/work/cache/models")
-NUM_EXAMPLES = 100
+CACHE_DIR = os.environ.get("ROBUSTBENCH_KERAS_CACHE_DIR")  # None: the zoo's default cache folder
+NUM_EXAMPLES = ExampleSlice().num_examples
 RELU_RECIPE = {"layers": [256, 256], "activation": "relu", "optimizer": "adam", "learning_rate": 1e-3,
                "epochs": 5, "batch_size": 128, "train_examples": 60000, "seed": 0}
 
@@ -33,11 +35,12 @@ class Problem:
     targets: np.ndarray
     key: dict
     policy: str = "random"
+    examples: ExampleSlice = ExampleSlice()
 
     @property
     def store(self):
         """The name its results are filed under (`store_name`)."""
-        return store_name(self.name, self.policy)
+        return store_name(self.name, self.policy, self.examples)
 
 
 def _sha256(*arrays):
@@ -67,8 +70,10 @@ def relu_mlp(mnist, cache_dir=CACHE_DIR):
     """The 784-256-256-10 ReLU MLP, trained once with `RELU_RECIPE` (fixed seed) and cached: (model, path)."""
     import keras
 
+    from robustbench_keras.zoo import cache
+
     recipe_hash = hashlib.sha256(json.dumps(RELU_RECIPE, sort_keys=True).encode()).hexdigest()[:16]
-    path = pathlib.Path(cache_dir).expanduser() / f"peers_relu_mlp_784_256_256_10-seed0-{recipe_hash}.keras"
+    path = cache.cache_dir(cache_dir) / f"peers_relu_mlp_784_256_256_10-seed0-{recipe_hash}.keras"
     if path.exists():
         return keras.models.load_model(path, safe_mode=True), path
     keras.utils.set_random_seed(RELU_RECIPE["seed"])
@@ -97,18 +102,25 @@ def load_model(name, mnist, cache_dir=CACHE_DIR):
     return model, zoo.cache_path(name, mnist, seed=0, cache_dir=cache_dir)
 
 
-def make_problem(name, mnist=None, cache_dir=CACHE_DIR, num_examples=NUM_EXAMPLES, policy="random"):
-    """The model `name` with the first `num_examples` test images and their seeded random wrong targets
-    (policy "random"), or untargeted (policy "closest": targets -1, any wrong label counts)."""
+def make_problem(name, mnist=None, cache_dir=CACHE_DIR, policy="random", examples=ExampleSlice()):
+    """The model `name` with the slice's test images and their seeded random wrong targets (policy "random"),
+    or untargeted (policy "closest": targets -1, any wrong label counts).
+
+    Raises:
+        ValueError: the slice is empty or reaches past the test set.
+    """
     mnist = mnist if mnist is not None else load_mnist()
-    model, path = load_model(name, mnist, cache_dir)
     x, y = mnist.split("test")
-    x, y = np.asarray(x[:num_examples], np.float32), np.asarray(y[:num_examples], np.int64)
-    targets = (y + np.random.default_rng(0).integers(1, 10, size=y.shape)) % 10
+    first, stop = examples.first, examples.first + examples.num_examples
+    if first < 0 or examples.num_examples < 1 or stop > len(x):
+        raise ValueError(f"test images {first}-{stop - 1}: the test set has images 0-{len(x) - 1}")
+    model, path = load_model(name, mnist, cache_dir)
+    x, y = np.asarray(x[first:stop], np.float32), np.asarray(y[first:stop], np.int64)
+    targets = (y + np.random.default_rng(examples.target_seed).integers(1, 10, size=y.shape)) % 10
     if policy == "closest":
         targets = np.full_like(y, -1)
     key = {"model": name, "weights_sha256": _sha256(*model.get_weights()), "checkpoint": pathlib.Path(path).name,
            "checkpoint_sha256": _file_sha256(path), "examples_sha256": _sha256(x),
            "targets_sha256": _sha256(targets) if policy == "random" else "untargeted (closest)",
-           "num_examples": int(num_examples)}
-    return Problem(name, model, x, y, targets, key, policy)
+           "num_examples": int(examples.num_examples), "first": int(first), "target_seed": int(examples.target_seed)}
+    return Problem(name, model, x, y, targets, key, policy, examples)

@@ -10,6 +10,7 @@ share within 1%, the worst, and the share of examples without success. `write_re
 results is cheap.
 """
 
+import dataclasses
 import datetime
 import hashlib
 import json
@@ -55,9 +56,38 @@ PROVENANCE = _provenance()  # at import, when the attack's modules are loaded (o
 TARGET_POLICIES = ("random", "closest")
 
 
-def store_name(model_name, policy="random"):
-    """The name a model's results are filed under: the model's, with `_closest` for untargeted runs."""
-    return model_name if policy == "random" else f"{model_name}_{policy}"
+@dataclasses.dataclass(frozen=True)
+class ExampleSlice:
+    """Which MNIST test images a problem attacks (`num_examples` from index `first`) and the seed of their
+    random targets; the default is the benchmark's own: the first 100, seed 0."""
+
+    first: int = 0
+    num_examples: int = 100
+    target_seed: int = 0
+
+    @property
+    def suffix(self):
+        """What its stored names add: "" for the default slice, else `_test<first>-<last>_seed<seed>`."""
+        if self == ExampleSlice():
+            return ""
+        return f"_test{self.first}-{self.first + self.num_examples - 1}_seed{self.target_seed}"
+
+    @property
+    def images(self):
+        """The slice's images in words, for reports."""
+        return f"MNIST test images {self.first}-{self.first + self.num_examples - 1}"
+
+    def describe(self):
+        """The slice and its random targets in words, for reports."""
+        return (f"{self.images}, random wrong targets `(y + rng.integers(1, 10)) % 10` with "
+                f"`np.random.default_rng({self.target_seed})`")
+
+
+def store_name(model_name, policy="random", examples=ExampleSlice()):
+    """The name a model's results are filed under: the model's, with the slice's suffix for another slice of
+    test images or target seed (`ExampleSlice.suffix`) and `_closest` for untargeted runs."""
+    name = model_name + examples.suffix
+    return name if policy == "random" else f"{name}_{policy}"
 
 
 def results_path(model_name, results_dir=RESULTS_DIR):
@@ -124,7 +154,8 @@ def load_envelope(model_name, results_dir=RESULTS_DIR, methods=PEER_METHODS, key
     """
     _, stored = load_results(model_name, results_dir, key=key)
     if not stored:
-        raise FileNotFoundError(f"{results_path(model_name, results_dir)}: no stored peers; run bench_peers.py first")
+        raise FileNotFoundError(f"{results_path(model_name, results_dir)}: no stored peers; "
+                                "run bench_peers.py or peers.py run first")
     l2 = {m: np.asarray(stored[m]["l2"], np.float64) for m in methods if m in stored}
     return l2, envelope_of(l2.values())
 
@@ -205,28 +236,30 @@ def outliers(methods_results, method="project_b256", threshold=1.01, methods=MET
     return result
 
 
-def write_report(results_dir=RESULTS_DIR, models=MODELS, policy="random"):
+def write_report(results_dir=RESULTS_DIR, models=MODELS, policy="random", examples=ExampleSlice()):
     """Writes results/peers.md (table and outliers) and results/peers.json (every number) from the stored files;
-    for untargeted runs (policy "closest") peers_closest.md and peers_closest.json."""
+    for untargeted runs (policy "closest") peers_closest.md and peers_closest.json; for another slice of
+    examples the names carry its suffix (`store_name`)."""
     results = {}
     keys = {}
     for name in models:
-        key, stored = load_results(store_name(name, policy), results_dir)
+        key, stored = load_results(store_name(name, policy, examples), results_dir)
         if stored:
             results[name], keys[name] = stored, key
     rows = table_rows(results)
-    targets = ("targets `(y + rng.integers(1, 10)) % 10` with `np.random.default_rng(0)`" if policy == "random" else
-               "untargeted (`target_policy: closest`: this project attacks all 9 wrong labels and keeps the closest; "
+    targets = (examples.describe() if policy == "random" else
+               f"{examples.images}, untargeted (`target_policy: closest`: this project attacks all 9 wrong labels and "
+               "keeps the closest; "
                "the peers use Foolbox's `Misclassification` criterion)")
     success = ("classifies it as the target" if policy == "random" else "classifies it as any label but the true one; "
                "examples the model already misclassifies (envelope 0) are left out of the ratios")
     lines = [f"# This project's attack and its peers, per example against the envelope{'' if policy == 'random' else ' (untargeted)'}", "",
-             "Written by `tests/benchmarks/bench_peers.py` (see `tests/benchmarks/peers.py`): first 100 MNIST test "
-             f"images, {targets}; envelope = per example "
+             "Written by `tests/benchmarks/bench_peers.py` or `peers.py run` (see `tests/benchmarks/peers.py`): "
+             f"{targets}; envelope = per example "
              "the smallest successful L2 distortion of all methods below. An adversarial counts only if it is in "
              f"[0, 1] and a fresh forward pass {success}. Mean ratio and worst are over the examples "
              "a method succeeded on; \"within 1%\" counts a failure as not within. ms / example: one wall-clock run / "
-             "100 examples on a shared 2-core machine (Foolbox: all 100 in one batch, eager). Gradient evaluations: "
+             "the examples on a shared 2-core machine (Foolbox: all of them in one batch, eager). Gradient evaluations: "
              "per batch (each covers every example of the batch) for the batched methods; per example for SciPy.", "",
              "FMN: Foolbox 3.3.4's `L2FMNAttack.project` computes `factor = ep.minimum(1, norms / norms)` (always 1, "
              "and `norms` of x rather than of x - x0), so the adaptive L2 ball never constrains the iterate: the "
@@ -250,7 +283,7 @@ def write_report(results_dir=RESULTS_DIR, models=MODELS, policy="random"):
                   f"project run at commit `{summary.get('git_commit', '')[:10]}`"
                   f"{' (attack files modified)' if summary.get('attacks_dirty') else ''}."]
     results_dir = pathlib.Path(results_dir)
-    stem = store_name("peers", policy)
+    stem = store_name("peers", policy, examples)
     (results_dir / f"{stem}.md").write_text("\n".join(lines) + "\n")
     (results_dir / f"{stem}.json").write_text(json.dumps(
         {"keys": keys, "rows": rows, "methods": {n: {m: r["summary"] for m, r in s.items()} for n, s in results.items()}},

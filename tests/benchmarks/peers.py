@@ -7,7 +7,7 @@ MNIST test images; targets `(y + rng.integers(1, 10)) % 10` with `np.random.defa
 `bench_attack.py`.
 
 Methods (`METHODS`): this project's `LBFGSAttack` at batch 64 and 256, the per-example SciPy
-L-BFGS-B reference (`scipy_reference.run_reference` with default `AttackSettings`), and Foolbox 3.3.4's
+L-BFGS-B reference (`scipy_reference.run_reference` with `SCIPY_SETTINGS`), and Foolbox 3.3.4's
 targeted minimal-norm attacks on `fb.TensorFlowModel(model, bounds=(0, 1))`: C&W L2 (9 binary-search
 steps x 1,000 Adam steps), DDN (100 and 1,000 steps) and FMN L2 (defaults, 100 steps), all 100
 examples in one batch, `epsilons=None`, raw adversarials. An adversarial counts only if it lies in
@@ -30,7 +30,13 @@ version of the attack can be compared without re-running the slow peers:
     PEERS_ATTACK_SETTINGS='{"num_c_steps": 8}' python tests/benchmarks/peers.py check --models mnist_convnet
     python tests/benchmarks/peers.py table            # rewrite results/peers.md and peers.json from the files
 
-The full run (all methods, ~15-20 minutes on 2 cores, C&W dominating) is `bench_peers.py`.
+The full run (all methods, ~15-20 minutes on 2 cores, C&W dominating) is `bench_peers.py`. Another slice of test
+images and another target seed is a held-out check; its results are filed under names with the slice's suffix
+(`peers_<model>_test100-149_seed1.npz`, report `peers_test100-149_seed1.md`), and `run` stores chosen methods:
+
+    python tests/benchmarks/peers.py run --first 100 --num-examples 50 --target-seed 1 \
+        --methods project_b64 scipy_lbfgsb fb_ddn_1000 fb_cw_l2
+    python tests/benchmarks/peers.py check --first 100 --num-examples 50 --target-seed 1 --batch-sizes 64
 """
 
 import argparse
@@ -46,24 +52,25 @@ from robustbench_keras.attacks import LBFGSAttack
 from robustbench_keras.attacks.distances import distortions
 from robustbench_keras.attacks.lbfgs import balanced_batch_size
 from robustbench_keras.attacks.run import run_attack
-from robustbench_keras.attacks.scipy_reference import run_reference
+from robustbench_keras.attacks.scipy_reference import REFERENCE_C_SEARCH, run_reference
 from robustbench_keras.attacks.settings import AttackSettings
 from robustbench_keras.quiet import import_tensorflow
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from peer_results import (  # noqa: E402  (the sibling module: storage, envelope, report; no TensorFlow)
-    METHOD_LABELS, METHODS, MODEL_LABELS, MODELS, PEER_METHODS, PROJECT_METHODS, RESULTS_DIR, envelope_of,
+    ExampleSlice, METHOD_LABELS, METHODS, MODEL_LABELS, MODELS, PEER_METHODS, PROJECT_METHODS, RESULTS_DIR, envelope_of,
     TARGET_POLICIES, load_envelope, load_results, markdown_table, outliers, ratios, results_path, save_result,
     store_name, table_rows, write_report)
 from peer_problems import CACHE_DIR, NUM_EXAMPLES, RELU_RECIPE, Problem, load_mnist, make_problem  # noqa: E402
 
-__all__ = ["CACHE_DIR", "NUM_EXAMPLES", "RELU_RECIPE", "load_mnist", "METHOD_LABELS", "METHODS", "MODEL_LABELS", "MODELS", "PEER_METHODS", "PROJECT_METHODS", "RESULTS_DIR",
+__all__ = ["CACHE_DIR", "ExampleSlice", "NUM_EXAMPLES", "RELU_RECIPE", "load_mnist", "METHOD_LABELS", "METHODS", "MODEL_LABELS", "MODELS", "PEER_METHODS", "PROJECT_METHODS", "RESULTS_DIR",
            "CountingModel", "Problem", "check_against_stored", "envelope_of", "load_envelope", "load_results",
            "make_problem", "markdown_table", "outliers", "project_settings", "ratios", "results_path", "run_method",
            "save_result", "store_name", "table_rows", "write_report"]
 
 tf = import_tensorflow()
 SETTINGS_VARIABLE = "PEERS_ATTACK_SETTINGS"
+SCIPY_SETTINGS = AttackSettings(**REFERENCE_C_SEARCH)  # as the held-out peers were stored (the 100 with 6 c steps)
 
 
 def predicted(model, x):
@@ -173,7 +180,7 @@ def prepare(method, problem, settings=None):
                 "forward_evals_per_example": float(np.mean(records.num_forward_evals))}
         return call
     if method == "scipy_lbfgsb":
-        settings = settings or AttackSettings()  # its per-example function is traced inside (as in bench_attack)
+        settings = settings or SCIPY_SETTINGS  # its per-example function is traced inside (as in bench_attack)
 
         def call():
             started = time.perf_counter()
@@ -236,31 +243,59 @@ def check_against_stored(problem, batch_sizes=(64, 256), overrides=None, results
     rows = table_rows({problem.name: results}, methods=order)
     text = markdown_table(rows)
     found = outliers(results, method=f"project_b{batch_sizes[-1]}", methods=order)
-    text += f"\n{problem.name}: batch {batch_sizes[-1]} > 1% above the envelope at " + (
-        ", ".join(f"{i} ({r:.4f}, best {m})" for i, r, m, _ in found) or "no example") + "\n"
+    text += f"\n{problem.name}: batch {batch_sizes[-1]} > 1% above the envelope at " + (", ".join(
+        f"test image {i + problem.examples.first} ({r:.4f}, best {m})" for i, r, m, _ in found) or "no example") + "\n"
     return rows, text
+
+
+def run_and_save(problem, methods):
+    """Runs each method once on the problem (this project's attack with PEERS_ATTACK_SETTINGS) and stores it."""
+    for method in methods:
+        settings = project_settings(int(method[len("project_b"):])) if method in PROJECT_METHODS else None
+        result = run_method(method, problem, settings)
+        save_result(problem, method, result)
+        summary = result["summary"]
+        print(f"{problem.name} {method}: success {summary['success_rate']:.0%}, {summary['ms_per_example']:.1f} ms / "
+              f"example (load {os.getloadavg()[0]:.1f}), {summary['grad_evals_per_example'] or 0:.0f} gradient evals",
+              flush=True)
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("command", choices=("check", "table"))
+    parser.add_argument("command", choices=("check", "run", "table"))
     parser.add_argument("--models", nargs="+", default=list(MODELS), choices=MODELS)
     parser.add_argument("--batch-sizes", nargs="+", type=int, default=[64, 256])
     parser.add_argument("--policy", default="random", choices=TARGET_POLICIES,
                         help="random targets, or untargeted (closest; stored as peers_<model>_closest.npz)")
     parser.add_argument("--save", action="store_true",
                         help="check: store the new runs as project_b<size> and rewrite results/peers.md and peers.json")
+    parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS,
+                        help="run: the methods to run and store")
+    parser.add_argument("--first", type=int, default=ExampleSlice.first, help="the slice's first test image")
+    parser.add_argument("--num-examples", type=int, default=ExampleSlice.num_examples, help="test images in the slice")
+    parser.add_argument("--target-seed", type=int, default=ExampleSlice.target_seed, help="seed of the random targets")
     args = parser.parse_args(argv)
+    examples = ExampleSlice(args.first, args.num_examples, args.target_seed)
+    if examples.first < 0 or examples.num_examples < 1:
+        parser.error(f"--first must be >= 0 and --num-examples >= 1, got {examples.first} and {examples.num_examples}")
     if args.command == "table":
-        print(markdown_table(write_report(models=args.models, policy=args.policy)), end="")
+        print(markdown_table(write_report(models=args.models, policy=args.policy, examples=examples)), end="")
         return
     mnist = load_mnist()
     print(f"settings overrides ({SETTINGS_VARIABLE}): {os.environ.get(SETTINGS_VARIABLE) or '{}'}")
     for name in args.models:
-        problem = make_problem(name, mnist, policy=args.policy)
-        print(check_against_stored(problem, tuple(args.batch_sizes), save=args.save)[1])
-    if args.save:
-        write_report(policy=args.policy)
+        try:  # a slice past the test set, or no stored peers for it (or stored for other examples)
+            problem = make_problem(name, mnist, policy=args.policy, examples=examples)
+            if args.command == "check":
+                load_envelope(problem.store, key=problem.key)
+        except (ValueError, FileNotFoundError) as error:
+            parser.exit(2, f"peers.py: error: {error}\n")
+        if args.command == "run":
+            run_and_save(problem, args.methods)
+        else:
+            print(check_against_stored(problem, tuple(args.batch_sizes), save=args.save)[1])
+    if args.save or args.command == "run":
+        write_report(policy=args.policy, examples=examples)
 
 
 if __name__ == "__main__":
