@@ -46,22 +46,28 @@ class Verification:
 
 
 class Program:
-    """The MIPVerify constraints of one example: rows in COO form, variable bounds and integrality."""
+    """The MIPVerify constraints of one example: rows in COO form, variable bounds and integrality.
+
+    Only what the bounds leave open is modelled: a stable-inactive unit (u ≤ 0) is the constant 0, with no
+    variable, and its row of the next layer's weights is dropped; a stable-active unit (l ≥ 0) is one
+    variable a = z; an unstable unit has z, a and its binary d. The input variables come first.
+    """
 
     def __init__(self, steps, bounds, lower_x, upper_x):
         self.rows, self.cols, self.vals, self.row_lower, self.row_upper = [], [], [], [], []
         self.var_lower, self.var_upper, self.integrality = list(lower_x), list(upper_x), [0] * len(lower_x)
         self.num_binaries, self.binaries = 0, []
-        previous = np.arange(len(lower_x))
+        units = np.arange(len(lower_x))  # each unit's variable in the layer below; -1: the constant 0
         for step, (lower, upper) in zip(steps, bounds):
             lower, upper = lower - _SLACK * (1 + np.abs(lower)), upper + _SLACK * (1 + np.abs(upper))
-            z = self.add_variables(lower, upper, 0)
-            # z − Wᵀ previous = b
-            weight = scipy.sparse.coo_matrix(step.weight)
-            self._add(np.concatenate([z, z[weight.col]]), np.concatenate([z, previous[weight.row]]),
-                      np.concatenate([np.ones(len(z)), -weight.data]), step.bias, step.bias, row_ids=z)
-            previous = self._relu(z, lower, upper) if step.relu else z
-        self.logits = previous
+            modelled = upper > 0 if step.relu else np.ones(len(lower), bool)
+            z = self._affine(step, units, modelled, lower[modelled], upper[modelled])
+            units = np.full(len(lower), -1)
+            if step.relu:
+                unstable = lower[modelled] < 0
+                z[unstable] = self._relu(z[unstable], lower[modelled][unstable], upper[modelled][unstable])
+            units[modelled] = z
+        self.logits = units
 
     def add_variables(self, lower, upper, integer):
         """New variables with these bounds (integer: 1 for binaries); their indices."""
@@ -71,33 +77,43 @@ class Program:
         self.integrality.extend([integer] * len(lower))
         return np.arange(start, start + len(lower))
 
-    def _add(self, rows, cols, vals, row_lower, row_upper, row_ids):
-        offset = len(self.row_lower)
-        index = {v: i for i, v in enumerate(row_ids)}
-        self.rows.append(offset + np.array([index[r] for r in rows]))
+    def _add(self, rows, cols, vals, row_lower, row_upper, num_rows):
+        """`num_rows` new rows; `rows` numbers them from 0."""
+        self.rows.append(len(self.row_lower) + np.asarray(rows))
         self.cols.append(np.asarray(cols))
         self.vals.append(np.asarray(vals, dtype=np.float64))
-        self.row_lower.extend(np.broadcast_to(row_lower, len(row_ids)))
-        self.row_upper.extend(np.broadcast_to(row_upper, len(row_ids)))
+        self.row_lower.extend(np.broadcast_to(row_lower, num_rows))
+        self.row_upper.extend(np.broadcast_to(row_upper, num_rows))
+
+    def _affine(self, step, units, outputs, lower, upper):
+        """Variables z = Wᵀ inputs + b of the step's `outputs` (a mask) within [lower, upper]; their indices."""
+        live = units >= 0
+        weight = scipy.sparse.coo_matrix(step.weight[np.ix_(live, outputs)])
+        z = self.add_variables(lower, upper, 0)
+        bias, rows = step.bias[outputs], np.arange(len(z))
+        self._add(np.r_[rows, weight.col], np.r_[z, units[live][weight.row]],  # z − Wᵀ inputs = b
+                  np.r_[np.ones(len(z)), -weight.data], bias, bias, len(z))
+        return z
 
     def _relu(self, z, lower, upper):
-        a = self.add_variables(np.zeros(len(z)), np.maximum(upper, 0), 0)
-        d_lower, d_upper = (lower >= 0).astype(float), (upper > 0).astype(float)
-        d = self.add_variables(d_lower, d_upper, 1)
+        """a = relu(z) for unstable units (l < 0 < u): a ≥ 0, a ≥ z, a ≤ z − l (1 − d), a ≤ u d; a's indices."""
+        a = self.add_variables(np.zeros(len(z)), upper, 0)
+        d = self.add_variables(np.zeros(len(z)), np.ones(len(z)), 1)
         self.binaries.append(d)
-        self.num_binaries += int(((lower < 0) & (upper > 0)).sum())
-        one = np.ones(len(z))
-        self._add(np.r_[a, a], np.r_[z, a], np.r_[one, -one], -np.inf, 0.0, row_ids=a)  # z − a ≤ 0
-        self._add(np.r_[a, a, a], np.r_[a, z, d], np.r_[one, -one, -lower], -np.inf, -lower, row_ids=a)  # a − z − l d ≤ −l
-        self._add(np.r_[a, a], np.r_[a, d], np.r_[one, -upper], -np.inf, 0.0, row_ids=a)  # a − u d ≤ 0
+        self.num_binaries += len(z)
+        rows, one = np.arange(len(z)), np.ones(len(z))
+        self._add(np.r_[rows, rows], np.r_[z, a], np.r_[one, -one], -np.inf, 0.0, len(z))  # z − a ≤ 0
+        self._add(np.r_[rows, rows, rows], np.r_[a, z, d], np.r_[one, -one, -lower], -np.inf, -lower, len(z))  # a − z − l d ≤ −l
+        self._add(np.r_[rows, rows], np.r_[a, d], np.r_[one, -upper], -np.inf, 0.0, len(z))  # a − u d ≤ 0
         return a
 
-    def solve(self, objective, extra_rows=(), time_limit_s=None, relative_gap=None, pattern=None):
+    def solve(self, objective, extra_rows=(), time_limit_s=None, relative_gap=None, pattern=None, relaxed=False):
         """Minimises `objective` (dense over the variables) subject to the constraints and `extra_rows`.
 
         `relative_gap`: HiGHS stops once its dual bound is within this fraction of the best point.
         `pattern`: the binaries' values (one 0/1 per binary variable, as `binaries`): the program becomes
         the linear program of that activation pattern.
+        `relaxed`: the linear relaxation (binaries anywhere in [0, 1]); its minimum bounds the program's.
         """
         num_vars = len(self.var_lower)
         if getattr(self, "_matrix", None) is None or self._matrix.shape[1] != num_vars:
@@ -114,6 +130,7 @@ class Program:
         if pattern is not None:
             binaries = np.concatenate(self.binaries)
             lower[binaries] = upper[binaries] = pattern
+        if pattern is not None or relaxed:
             integrality[:] = 0
         return scipy.optimize.milp(objective, integrality=integrality, constraints=constraints,
                                    bounds=scipy.optimize.Bounds(lower, upper), options=options)
