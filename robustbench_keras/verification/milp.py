@@ -11,6 +11,7 @@ already positive). `Program` is shared with the minimal-distortion search (`linf
 
 import dataclasses
 import time
+import warnings
 
 import numpy as np
 import scipy.optimize
@@ -107,13 +108,15 @@ class Program:
         self._add(np.r_[rows, rows], np.r_[a, d], np.r_[one, -upper], -np.inf, 0.0, len(z))  # a − u d ≤ 0
         return a
 
-    def solve(self, objective, extra_rows=(), time_limit_s=None, relative_gap=None, pattern=None, relaxed=False):
+    def solve(self, objective, extra_rows=(), time_limit_s=None, relative_gap=None, pattern=None, relaxed=False,
+              first_point=False):
         """Minimises `objective` (dense over the variables) subject to the constraints and `extra_rows`.
 
         `relative_gap`: HiGHS stops once its dual bound is within this fraction of the best point.
         `pattern`: the binaries' values (one 0/1 per binary variable, as `binaries`): the program becomes
         the linear program of that activation pattern.
         `relaxed`: the linear relaxation (binaries anywhere in [0, 1]); its minimum bounds the program's.
+        `first_point`: HiGHS stops at the first feasible point it finds.
         """
         num_vars = len(self.var_lower)
         if getattr(self, "_matrix", None) is None or self._matrix.shape[1] != num_vars:
@@ -126,14 +129,18 @@ class Program:
         options = {"time_limit": max(time_limit_s, 1e-3)} if time_limit_s is not None else {}
         if relative_gap is not None:
             options["mip_rel_gap"] = relative_gap
+        if first_point:
+            options["mip_max_improving_sols"] = 1  # not among scipy's named options: passed to HiGHS as it is
         lower, upper, integrality = np.array(self.var_lower), np.array(self.var_upper), np.array(self.integrality)
         if pattern is not None:
             binaries = np.concatenate(self.binaries)
             lower[binaries] = upper[binaries] = pattern
         if pattern is not None or relaxed:
             integrality[:] = 0
-        return scipy.optimize.milp(objective, integrality=integrality, constraints=constraints,
-                                   bounds=scipy.optimize.Bounds(lower, upper), options=options)
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", "Unrecognized options detected", RuntimeWarning)
+            return scipy.optimize.milp(objective, integrality=integrality, constraints=constraints,
+                                       bounds=scipy.optimize.Bounds(lower, upper), options=options)
 
 
 def margin_objective(program, label, target):
@@ -155,10 +162,12 @@ def minimal_margin(steps, x, label, target, epsilon, time_limit_s=None):
 def verify(model, steps, x, label, epsilon, time_limit_s=60.0):
     """Whether every input of the L∞ ball of radius ε around `x` (clipped to [0, 1]) keeps `label`.
 
-    One program per target label whose bounds do not already exclude it, each given an equal share of
-    the time left; a second pass shares what is left among the targets still open. A target is proven
-    when the minimal margin, or HiGHS's dual bound on it, is positive; a negative margin is a
-    counterexample, re-checked with a Keras forward pass.
+    One program per target label whose bounds do not already exclude it, with the extra row
+    logit[label] − logit[target] ≤ 0: the target is proven when HiGHS finds that program infeasible (mostly
+    at its root node, from the linear relaxation, before any branching) or its dual bound on the margin
+    positive; a point it finds is a counterexample, re-checked with a Keras forward pass. Targets go
+    closest to proven first (by the bounds' margin), each with an equal share of the time left; a second
+    pass shares what is left among the targets still open.
 
     Args:
         model: the keras.Model `steps` was read from (`bounds.network_steps`).
@@ -177,20 +186,23 @@ def verify(model, steps, x, label, epsilon, time_limit_s=60.0):
     program = Program(steps, bounds, lower_x[0], upper_x[0])
     logit_lower, logit_upper = bounds[-1]
     candidates = [t for t in range(len(logit_lower)) if t != label and logit_lower[label] - logit_upper[t] <= 0]
-    pending, unconfirmed = sorted(candidates, key=lambda t: logit_lower[label] - logit_upper[t]), False
+    pending, unconfirmed = sorted(candidates, key=lambda t: logit_upper[t] - logit_lower[label]), False
     for _ in range(2):
         still_open = []
         for n, target in enumerate(pending):
             share = (time_limit_s - (time.perf_counter() - start)) / (len(pending) - n)
-            result = program.solve(margin_objective(program, label, target), time_limit_s=share)
-            if result.x is not None and result.fun <= 0:
+            objective = margin_objective(program, label, target)
+            result = program.solve(objective, [(objective[None], -np.inf, 0.0)], time_limit_s=share, first_point=True)
+            if result.status == 2:  # infeasible: no input of the ball reaches the target
+                continue
+            if result.x is not None:
                 x_adv = np.clip(result.x[: x.size], lower_x[0], upper_x[0]).reshape(x.shape).astype(np.float32)
                 predicted = int(np.argmax(model(x_adv[None], training=False)[0]))
                 if predicted != label:
                     return Verification("counterexample", time.perf_counter() - start, program.num_binaries,
                                         x_adv, predicted)
                 unconfirmed = True
-            elif result.status != 0 and not (getattr(result, "mip_dual_bound", None) or 0.0) > _PROVEN:
+            elif not (getattr(result, "mip_dual_bound", None) or 0.0) > _PROVEN:
                 still_open.append(target)
         pending = still_open
     status = "timeout" if pending else "unconfirmed" if unconfirmed else "robust"
