@@ -22,6 +22,8 @@ from robustbench_keras.verification.linear_bounds import linear_bounds
 
 STATUSES = ("robust", "counterexample", "timeout", "unconfirmed")
 _SLACK = 1e-7  # widens the interval bounds so rounding never makes the true activations infeasible
+_NO_HEURISTICS = {f"mip_heuristic_run_{name}": False
+                  for name in ("rens", "rins", "feasibility_jump", "root_reduced_cost", "zi_round", "shifting")}
 _PROVEN = 1e-6  # a dual bound on the margin above this proves the target (beyond HiGHS's tolerances)
 
 
@@ -109,14 +111,15 @@ class Program:
         return a
 
     def solve(self, objective, extra_rows=(), time_limit_s=None, relative_gap=None, pattern=None, relaxed=False,
-              first_point=False):
+              feasibility=False):
         """Minimises `objective` (dense over the variables) subject to the constraints and `extra_rows`.
 
         `relative_gap`: HiGHS stops once its dual bound is within this fraction of the best point.
         `pattern`: the binaries' values (one 0/1 per binary variable, as `binaries`): the program becomes
         the linear program of that activation pattern.
         `relaxed`: the linear relaxation (binaries anywhere in [0, 1]); its minimum bounds the program's.
-        `first_point`: HiGHS stops at the first feasible point it finds.
+        `feasibility`: only whether a feasible point exists matters: HiGHS stops at the first it finds and runs
+        no primal heuristics (on these programs they spend most of a proof's time at the root node).
         """
         num_vars = len(self.var_lower)
         if getattr(self, "_matrix", None) is None or self._matrix.shape[1] != num_vars:
@@ -129,8 +132,8 @@ class Program:
         options = {"time_limit": max(time_limit_s, 1e-3)} if time_limit_s is not None else {}
         if relative_gap is not None:
             options["mip_rel_gap"] = relative_gap
-        if first_point:
-            options["mip_max_improving_sols"] = 1  # not among scipy's named options: passed to HiGHS as it is
+        if feasibility:  # HiGHS options beyond scipy's named ones, which scipy passes on as they are
+            options.update({"mip_max_improving_sols": 1, "mip_heuristic_effort": 0.0, **_NO_HEURISTICS})
         lower, upper, integrality = np.array(self.var_lower), np.array(self.var_upper), np.array(self.integrality)
         if pattern is not None:
             binaries = np.concatenate(self.binaries)
@@ -192,7 +195,8 @@ def verify(model, steps, x, label, epsilon, time_limit_s=60.0):
         for n, target in enumerate(pending):
             share = (time_limit_s - (time.perf_counter() - start)) / (len(pending) - n)
             objective = margin_objective(program, label, target)
-            result = program.solve(objective, [(objective[None], -np.inf, 0.0)], time_limit_s=share, first_point=True)
+            result = program.solve(objective, [(objective[None], -np.inf, 0.0)], time_limit_s=share,
+                                   feasibility=True)
             if result.status == 2:  # infeasible: no input of the ball reaches the target
                 continue
             if result.x is not None:
