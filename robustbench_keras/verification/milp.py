@@ -1,12 +1,12 @@
 """Exact verification of a ReLU net by a mixed-integer linear program (Tjeng et al. 2019, MIPVerify, arXiv 1711.07356).
 
-Variables: the input x, every step's pre-activation z, and for each ReLU its output a and one binary d.
-With pre-activation bounds l ≤ z ≤ u (`linear_bounds.linear_bounds`: CROWN ∩ intervals), a ReLU is exactly
-a ≥ 0, a ≥ z, a ≤ z − l (1 − d), a ≤ u d; a stable unit has its binary fixed (d = 1 if l ≥ 0, 0 if
-u ≤ 0), so only unstable ReLUs are real binaries. Solved by HiGHS through `scipy.optimize.milp`. Only the
-margin's sign matters: a solve stopped by its time limit still proves a target when HiGHS's dual bound on
-the margin is positive (on these dense programs HiGHS often spends its time at the root node, its bound
-already positive). `Program` is shared with the minimal-distortion search (`linf_search.py`).
+Variables: the input x, and per step what its pre-activation bounds l ≤ z ≤ u (`linear_bounds.linear_bounds`:
+CROWN ∩ intervals) leave open: nothing for a stable-inactive ReLU (u ≤ 0, the constant 0), one variable
+a = z for a stable-active one (l ≥ 0), and for an unstable one z, its output a and one binary d with
+a ≥ 0, a ≥ z, a ≤ z − l (1 − d), a ≤ u d. Solved by HiGHS through `scipy.optimize.milp`. Only the margin's
+sign matters, so `verify` asks whether a point with margin ≤ 0 exists: HiGHS proves a target by finding
+that program infeasible, mostly from the linear relaxation at its root node, and stops at the first
+point it finds. `Program` is shared with the minimal-distortion search (`linf_search.py`).
 """
 
 import dataclasses
@@ -110,14 +110,12 @@ class Program:
         self._add(np.r_[rows, rows], np.r_[a, d], np.r_[one, -upper], -np.inf, 0.0, len(z))  # a − u d ≤ 0
         return a
 
-    def solve(self, objective, extra_rows=(), time_limit_s=None, relative_gap=None, pattern=None, relaxed=False,
-              feasibility=False):
+    def solve(self, objective, extra_rows=(), time_limit_s=None, relative_gap=None, pattern=None, feasibility=False):
         """Minimises `objective` (dense over the variables) subject to the constraints and `extra_rows`.
 
         `relative_gap`: HiGHS stops once its dual bound is within this fraction of the best point.
         `pattern`: the binaries' values (one 0/1 per binary variable, as `binaries`): the program becomes
         the linear program of that activation pattern.
-        `relaxed`: the linear relaxation (binaries anywhere in [0, 1]); its minimum bounds the program's.
         `feasibility`: only whether a feasible point exists matters: HiGHS stops at the first it finds and runs
         no primal heuristics (on these programs they spend most of a proof's time at the root node).
         """
@@ -138,7 +136,6 @@ class Program:
         if pattern is not None:
             binaries = np.concatenate(self.binaries)
             lower[binaries] = upper[binaries] = pattern
-        if pattern is not None or relaxed:
             integrality[:] = 0
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", "Unrecognized options detected", RuntimeWarning)
