@@ -1,16 +1,17 @@
 """Exact verification of a ReLU net by a mixed-integer linear program (Tjeng et al. 2019, MIPVerify, arXiv 1711.07356).
 
-Variables: the input x, every step's pre-activation z, and for each ReLU its output a and one binary d.
-With pre-activation bounds l ≤ z ≤ u (`linear_bounds.linear_bounds`: CROWN ∩ intervals), a ReLU is exactly
-a ≥ 0, a ≥ z, a ≤ z − l (1 − d), a ≤ u d; a stable unit has its binary fixed (d = 1 if l ≥ 0, 0 if
-u ≤ 0), so only unstable ReLUs are real binaries. Solved by HiGHS through `scipy.optimize.milp`. Only the
-margin's sign matters: a solve stopped by its time limit still proves a target when HiGHS's dual bound on
-the margin is positive (on these dense programs HiGHS often spends its time at the root node, its bound
-already positive). `Program` is shared with the minimal-distortion search (`linf_search.py`).
+Variables: the input x, and per step what its pre-activation bounds l ≤ z ≤ u (`linear_bounds.linear_bounds`:
+CROWN ∩ intervals) leave open: nothing for a stable-inactive ReLU (u ≤ 0, the constant 0), one variable
+a = z for a stable-active one (l ≥ 0), and for an unstable one z, its output a and one binary d with
+a ≥ 0, a ≥ z, a ≤ z − l (1 − d), a ≤ u d. Solved by HiGHS through `scipy.optimize.milp`. Only the margin's
+sign matters, so `verify` asks whether a point with margin ≤ 0 exists: HiGHS proves a target by finding
+that program infeasible, mostly from the linear relaxation at its root node, and stops at the first
+point it finds. `Program` is shared with the minimal-distortion search (`linf_search.py`).
 """
 
 import dataclasses
 import time
+import warnings
 
 import numpy as np
 import scipy.optimize
@@ -21,6 +22,8 @@ from robustbench_keras.verification.linear_bounds import linear_bounds
 
 STATUSES = ("robust", "counterexample", "timeout", "unconfirmed")
 _SLACK = 1e-7  # widens the interval bounds so rounding never makes the true activations infeasible
+_NO_HEURISTICS = {f"mip_heuristic_run_{name}": False
+                  for name in ("rens", "rins", "feasibility_jump", "root_reduced_cost", "zi_round", "shifting")}
 _PROVEN = 1e-6  # a dual bound on the margin above this proves the target (beyond HiGHS's tolerances)
 
 
@@ -46,22 +49,28 @@ class Verification:
 
 
 class Program:
-    """The MIPVerify constraints of one example: rows in COO form, variable bounds and integrality."""
+    """The MIPVerify constraints of one example: rows in COO form, variable bounds and integrality.
+
+    Only what the bounds leave open is modelled: a stable-inactive unit (u ≤ 0) is the constant 0, with no
+    variable, and its row of the next layer's weights is dropped; a stable-active unit (l ≥ 0) is one
+    variable a = z; an unstable unit has z, a and its binary d. The input variables come first.
+    """
 
     def __init__(self, steps, bounds, lower_x, upper_x):
         self.rows, self.cols, self.vals, self.row_lower, self.row_upper = [], [], [], [], []
         self.var_lower, self.var_upper, self.integrality = list(lower_x), list(upper_x), [0] * len(lower_x)
         self.num_binaries, self.binaries = 0, []
-        previous = np.arange(len(lower_x))
+        units = np.arange(len(lower_x))  # each unit's variable in the layer below; -1: the constant 0
         for step, (lower, upper) in zip(steps, bounds):
             lower, upper = lower - _SLACK * (1 + np.abs(lower)), upper + _SLACK * (1 + np.abs(upper))
-            z = self.add_variables(lower, upper, 0)
-            # z − Wᵀ previous = b
-            weight = scipy.sparse.coo_matrix(step.weight)
-            self._add(np.concatenate([z, z[weight.col]]), np.concatenate([z, previous[weight.row]]),
-                      np.concatenate([np.ones(len(z)), -weight.data]), step.bias, step.bias, row_ids=z)
-            previous = self._relu(z, lower, upper) if step.relu else z
-        self.logits = previous
+            modelled = upper > 0 if step.relu else np.ones(len(lower), bool)
+            z = self._affine(step, units, modelled, lower[modelled], upper[modelled])
+            units = np.full(len(lower), -1)
+            if step.relu:
+                unstable = lower[modelled] < 0
+                z[unstable] = self._relu(z[unstable], lower[modelled][unstable], upper[modelled][unstable])
+            units[modelled] = z
+        self.logits = units
 
     def add_variables(self, lower, upper, integer):
         """New variables with these bounds (integer: 1 for binaries); their indices."""
@@ -71,33 +80,44 @@ class Program:
         self.integrality.extend([integer] * len(lower))
         return np.arange(start, start + len(lower))
 
-    def _add(self, rows, cols, vals, row_lower, row_upper, row_ids):
-        offset = len(self.row_lower)
-        index = {v: i for i, v in enumerate(row_ids)}
-        self.rows.append(offset + np.array([index[r] for r in rows]))
+    def _add(self, rows, cols, vals, row_lower, row_upper, num_rows):
+        """`num_rows` new rows; `rows` numbers them from 0."""
+        self.rows.append(len(self.row_lower) + np.asarray(rows))
         self.cols.append(np.asarray(cols))
         self.vals.append(np.asarray(vals, dtype=np.float64))
-        self.row_lower.extend(np.broadcast_to(row_lower, len(row_ids)))
-        self.row_upper.extend(np.broadcast_to(row_upper, len(row_ids)))
+        self.row_lower.extend(np.broadcast_to(row_lower, num_rows))
+        self.row_upper.extend(np.broadcast_to(row_upper, num_rows))
+
+    def _affine(self, step, units, outputs, lower, upper):
+        """Variables z = Wᵀ inputs + b of the step's `outputs` (a mask) within [lower, upper]; their indices."""
+        live = units >= 0
+        weight = scipy.sparse.coo_matrix(step.weight[np.ix_(live, outputs)])
+        z = self.add_variables(lower, upper, 0)
+        bias, rows = step.bias[outputs], np.arange(len(z))
+        self._add(np.r_[rows, weight.col], np.r_[z, units[live][weight.row]],  # z − Wᵀ inputs = b
+                  np.r_[np.ones(len(z)), -weight.data], bias, bias, len(z))
+        return z
 
     def _relu(self, z, lower, upper):
-        a = self.add_variables(np.zeros(len(z)), np.maximum(upper, 0), 0)
-        d_lower, d_upper = (lower >= 0).astype(float), (upper > 0).astype(float)
-        d = self.add_variables(d_lower, d_upper, 1)
+        """a = relu(z) for unstable units (l < 0 < u): a ≥ 0, a ≥ z, a ≤ z − l (1 − d), a ≤ u d; a's indices."""
+        a = self.add_variables(np.zeros(len(z)), upper, 0)
+        d = self.add_variables(np.zeros(len(z)), np.ones(len(z)), 1)
         self.binaries.append(d)
-        self.num_binaries += int(((lower < 0) & (upper > 0)).sum())
-        one = np.ones(len(z))
-        self._add(np.r_[a, a], np.r_[z, a], np.r_[one, -one], -np.inf, 0.0, row_ids=a)  # z − a ≤ 0
-        self._add(np.r_[a, a, a], np.r_[a, z, d], np.r_[one, -one, -lower], -np.inf, -lower, row_ids=a)  # a − z − l d ≤ −l
-        self._add(np.r_[a, a], np.r_[a, d], np.r_[one, -upper], -np.inf, 0.0, row_ids=a)  # a − u d ≤ 0
+        self.num_binaries += len(z)
+        rows, one = np.arange(len(z)), np.ones(len(z))
+        self._add(np.r_[rows, rows], np.r_[z, a], np.r_[one, -one], -np.inf, 0.0, len(z))  # z − a ≤ 0
+        self._add(np.r_[rows, rows, rows], np.r_[a, z, d], np.r_[one, -one, -lower], -np.inf, -lower, len(z))  # a − z − l d ≤ −l
+        self._add(np.r_[rows, rows], np.r_[a, d], np.r_[one, -upper], -np.inf, 0.0, len(z))  # a − u d ≤ 0
         return a
 
-    def solve(self, objective, extra_rows=(), time_limit_s=None, relative_gap=None, pattern=None):
+    def solve(self, objective, extra_rows=(), time_limit_s=None, relative_gap=None, pattern=None, feasibility=False):
         """Minimises `objective` (dense over the variables) subject to the constraints and `extra_rows`.
 
         `relative_gap`: HiGHS stops once its dual bound is within this fraction of the best point.
         `pattern`: the binaries' values (one 0/1 per binary variable, as `binaries`): the program becomes
         the linear program of that activation pattern.
+        `feasibility`: only whether a feasible point exists matters: HiGHS stops at the first it finds and runs
+        no primal heuristics (on these programs they spend most of a proof's time at the root node).
         """
         num_vars = len(self.var_lower)
         if getattr(self, "_matrix", None) is None or self._matrix.shape[1] != num_vars:
@@ -110,13 +130,17 @@ class Program:
         options = {"time_limit": max(time_limit_s, 1e-3)} if time_limit_s is not None else {}
         if relative_gap is not None:
             options["mip_rel_gap"] = relative_gap
+        if feasibility:  # HiGHS options beyond scipy's named ones, which scipy passes on as they are
+            options.update({"mip_max_improving_sols": 1, "mip_heuristic_effort": 0.0, **_NO_HEURISTICS})
         lower, upper, integrality = np.array(self.var_lower), np.array(self.var_upper), np.array(self.integrality)
         if pattern is not None:
             binaries = np.concatenate(self.binaries)
             lower[binaries] = upper[binaries] = pattern
             integrality[:] = 0
-        return scipy.optimize.milp(objective, integrality=integrality, constraints=constraints,
-                                   bounds=scipy.optimize.Bounds(lower, upper), options=options)
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", "Unrecognized options detected", RuntimeWarning)
+            return scipy.optimize.milp(objective, integrality=integrality, constraints=constraints,
+                                       bounds=scipy.optimize.Bounds(lower, upper), options=options)
 
 
 def margin_objective(program, label, target):
@@ -138,10 +162,12 @@ def minimal_margin(steps, x, label, target, epsilon, time_limit_s=None):
 def verify(model, steps, x, label, epsilon, time_limit_s=60.0):
     """Whether every input of the L∞ ball of radius ε around `x` (clipped to [0, 1]) keeps `label`.
 
-    One program per target label whose bounds do not already exclude it, each given an equal share of
-    the time left; a second pass shares what is left among the targets still open. A target is proven
-    when the minimal margin, or HiGHS's dual bound on it, is positive; a negative margin is a
-    counterexample, re-checked with a Keras forward pass.
+    One program per target label whose bounds do not already exclude it, with the extra row
+    logit[label] − logit[target] ≤ 0: the target is proven when HiGHS finds that program infeasible (mostly
+    at its root node, from the linear relaxation, before any branching) or its dual bound on the margin
+    positive; a point it finds is a counterexample, re-checked with a Keras forward pass. Targets go
+    closest to proven first (by the bounds' margin), each with an equal share of the time left; a second
+    pass shares what is left among the targets still open.
 
     Args:
         model: the keras.Model `steps` was read from (`bounds.network_steps`).
@@ -160,20 +186,24 @@ def verify(model, steps, x, label, epsilon, time_limit_s=60.0):
     program = Program(steps, bounds, lower_x[0], upper_x[0])
     logit_lower, logit_upper = bounds[-1]
     candidates = [t for t in range(len(logit_lower)) if t != label and logit_lower[label] - logit_upper[t] <= 0]
-    pending, unconfirmed = sorted(candidates, key=lambda t: logit_lower[label] - logit_upper[t]), False
+    pending, unconfirmed = sorted(candidates, key=lambda t: logit_upper[t] - logit_lower[label]), False
     for _ in range(2):
         still_open = []
         for n, target in enumerate(pending):
             share = (time_limit_s - (time.perf_counter() - start)) / (len(pending) - n)
-            result = program.solve(margin_objective(program, label, target), time_limit_s=share)
-            if result.x is not None and result.fun <= 0:
+            objective = margin_objective(program, label, target)
+            result = program.solve(objective, [(objective[None], -np.inf, 0.0)], time_limit_s=share,
+                                   feasibility=True)
+            if result.status == 2:  # infeasible: no input of the ball reaches the target
+                continue
+            if result.x is not None:
                 x_adv = np.clip(result.x[: x.size], lower_x[0], upper_x[0]).reshape(x.shape).astype(np.float32)
                 predicted = int(np.argmax(model(x_adv[None], training=False)[0]))
                 if predicted != label:
                     return Verification("counterexample", time.perf_counter() - start, program.num_binaries,
                                         x_adv, predicted)
                 unconfirmed = True
-            elif result.status != 0 and not (getattr(result, "mip_dual_bound", None) or 0.0) > _PROVEN:
+            elif not (getattr(result, "mip_dual_bound", None) or 0.0) > _PROVEN:
                 still_open.append(target)
         pending = still_open
     status = "timeout" if pending else "unconfirmed" if unconfirmed else "robust"

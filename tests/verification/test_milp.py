@@ -5,7 +5,8 @@ import itertools
 import numpy as np
 import pytest
 
-from robustbench_keras.verification.bounds import network_steps
+from robustbench_keras.verification.bounds import network_steps, relu_counts
+from robustbench_keras.verification.linear_bounds import linear_bounds
 from robustbench_keras.verification.milp import margin_objective, minimal_margin, verify
 
 
@@ -59,3 +60,19 @@ def test_each_activation_pattern_gives_its_linear_program(tiny_net, enumeration)
     assert min(r.fun for r in fixed if r.status == 0) == pytest.approx(
         enumeration.minimal_margin(steps, x, label, target, 0.3), abs=1e-6)
     assert all(np.isin(r.x[np.concatenate(program.binaries)], (0, 1)).all() for r in fixed if r.status == 0)
+
+
+def test_the_program_models_only_the_units_its_bounds_leave_open(tiny_net, enumeration):
+    # stable-inactive units get no variable, stable-active ones one, unstable ones z, a and a binary;
+    # the minimal margin still matches enumeration, so nothing the bounds leave open was dropped
+    steps, x = network_steps(tiny_net), np.random.default_rng(7).uniform(size=4)
+    label = int(np.argmax(tiny_net(x[None].astype("float32"))[0]))
+    counts = relu_counts(steps, linear_bounds(steps, x[None], 0.2))
+    inactive, active, unstable = ([int(c[key][0]) for c in counts.values()]
+                                  for key in ("num_inactive", "num_active", "num_unstable"))
+    assert min(sum(inactive), sum(active), sum(unstable)) > 0  # all three kinds occur
+    for target in set(range(3)) - {label}:
+        result, program = minimal_margin(steps, x, label, target, 0.2)
+        assert program.num_binaries == sum(len(b) for b in program.binaries) == sum(unstable)
+        assert len(program.var_lower) == 4 + sum(active) + 3 * sum(unstable) + 3
+        assert result.fun == pytest.approx(enumeration.minimal_margin(steps, x, label, target, 0.2), abs=1e-6)
