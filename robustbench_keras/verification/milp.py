@@ -22,6 +22,9 @@ from robustbench_keras.verification.linear_bounds import linear_bounds
 
 STATUSES = ("robust", "counterexample", "timeout", "unconfirmed")
 _SLACK = 1e-7  # widens the interval bounds so rounding never makes the true activations infeasible
+# HiGHS silently drops matrix entries below 1e-9 (`small_matrix_value`); L1-trained nets have many. They are
+# dropped here instead, and each row is widened by the most they could contribute, so every proof stays sound.
+_SMALLEST_WEIGHT = 1e-9
 _NO_HEURISTICS = {f"mip_heuristic_run_{name}": False
                   for name in ("rens", "rins", "feasibility_jump", "root_reduced_cost", "zi_round", "shifting")}
 _PROVEN = 1e-6  # a dual bound on the margin above this proves the target (beyond HiGHS's tolerances)
@@ -91,11 +94,15 @@ class Program:
     def _affine(self, step, units, outputs, lower, upper):
         """Variables z = Wᵀ inputs + b of the step's `outputs` (a mask) within [lower, upper]; their indices."""
         live = units >= 0
-        weight = scipy.sparse.coo_matrix(step.weight[np.ix_(live, outputs)])
+        inputs, weight = units[live], step.weight[np.ix_(live, outputs)]
+        tiny = np.abs(weight) < _SMALLEST_WEIGHT
+        largest_input = np.maximum(np.abs(np.take(self.var_lower, inputs)), np.abs(np.take(self.var_upper, inputs)))
+        widening = np.where(tiny, np.abs(weight), 0.0).T @ largest_input
+        weight = scipy.sparse.coo_matrix(np.where(tiny, 0.0, weight))
         z = self.add_variables(lower, upper, 0)
         bias, rows = step.bias[outputs], np.arange(len(z))
-        self._add(np.r_[rows, weight.col], np.r_[z, units[live][weight.row]],  # z − Wᵀ inputs = b
-                  np.r_[np.ones(len(z)), -weight.data], bias, bias, len(z))
+        self._add(np.r_[rows, weight.col], np.r_[z, inputs[weight.row]],  # |z − Wᵀ inputs − b| ≤ widening
+                  np.r_[np.ones(len(z)), -weight.data], bias - widening, bias + widening, len(z))
         return z
 
     def _relu(self, z, lower, upper):

@@ -4,10 +4,11 @@ import itertools
 
 import numpy as np
 import pytest
+import scipy.sparse
 
-from robustbench_keras.verification.bounds import network_steps, relu_counts
+from robustbench_keras.verification.bounds import Step, network_steps, relu_counts
 from robustbench_keras.verification.linear_bounds import linear_bounds
-from robustbench_keras.verification.milp import margin_objective, minimal_margin, verify
+from robustbench_keras.verification.milp import Program, margin_objective, minimal_margin, verify
 
 
 def test_minimal_margin_matches_enumeration(tiny_net, enumeration):
@@ -76,3 +77,22 @@ def test_the_program_models_only_the_units_its_bounds_leave_open(tiny_net, enume
         assert program.num_binaries == sum(len(b) for b in program.binaries) == sum(unstable)
         assert len(program.var_lower) == 4 + sum(active) + 3 * sum(unstable) + 3
         assert result.fun == pytest.approx(enumeration.minimal_margin(steps, x, label, target, 0.2), abs=1e-6)
+
+
+def test_weights_too_small_for_highs_widen_their_rows_instead():
+    # HiGHS drops matrix entries below 1e-9 unseen; the program drops them itself and widens each row by
+    # the most they could add, so the exact pre-activations of every input in the box stay feasible
+    rng = np.random.default_rng(3)
+    weight = rng.normal(size=(6, 3)) * np.where(rng.uniform(size=(6, 3)) < 0.5, 1e-10, 1.0)
+    step = Step("dense", weight, rng.normal(size=3), relu=False)
+    lower_x, upper_x = -1e6 * np.ones(6), 1e6 * np.ones(6)
+    x = rng.uniform(lower_x, upper_x, size=(100, 6))
+    z = x @ weight + step.bias
+    program = Program([step], [(z.min(axis=0) - 1, z.max(axis=0) + 1)], lower_x, upper_x)
+    vals = np.concatenate(program.vals)
+    assert np.abs(vals).min() >= 1e-9
+    matrix = scipy.sparse.coo_matrix((vals, (np.concatenate(program.rows), np.concatenate(program.cols)))).tocsr()
+    rows = matrix @ np.hstack([x, z]).T  # one column per sampled input
+    assert (rows.min(axis=1) >= np.array(program.row_lower) - 1e-6).all()
+    assert (rows.max(axis=1) <= np.array(program.row_upper) + 1e-6).all()
+    assert (np.array(program.row_upper) - np.array(program.row_lower)).max() > 1e-5  # the widening is needed
