@@ -4,7 +4,7 @@ import numpy as np
 
 from robustbench_keras.plots.figures import DPI, _new_figure, _save
 
-INCHES = (6.0, 4.2)
+INCHES = (6.0, 5.0)
 
 
 def plot_verification_times(path, curves, dpi=DPI):
@@ -25,5 +25,5 @@ def plot_verification_times(path, curves, dpi=DPI):
         axes.plot(rank[timed_out], times[timed_out], "x", color=line.get_color())
     axes.set(xlabel="Examples (sorted by solve time)", ylabel="Solve time (s)", yscale="log",
              title="Exact verification (MILP): time per example")
-    axes.legend(loc="upper left", fontsize="small")
+    figure.legend(loc="outside lower center", fontsize="small")  # below the axes: never over a curve
     return _save(figure, path, dpi)
