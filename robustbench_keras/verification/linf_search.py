@@ -7,7 +7,8 @@ logit[target](x') ≥ logit[label](x'). Three steps, each narrowing the bracket 
 - upper: the attack's own L∞, then the smallest ε of a grid at which targeted PGD (`attacks/pgd.py`, on the
   margin) finds a point reaching the target;
 - exact: the MIPVerify program (`milp.Program`, big-M constants from the ball of radius `upper`) with ε as a
-  variable in [lower, upper], minimised by HiGHS. Its dual bound raises `lower`, even for a solve cut by the
+  variable in [lower, upper], minimised by HiGHS without its primal heuristics (PGD has found the point they
+  would look for; they held the dual bound back). Its dual bound raises `lower`, even for a solve cut by the
   time limit. Its point is repaired by the linear program of its activation pattern (the margin a little
   below zero) and lowers `upper` only once a Keras forward pass confirms it reaches the target.
 The bracket is exact when upper ≤ lower · (1 + relative_gap). Every bound holds up to HiGHS's tolerances.
@@ -181,7 +182,7 @@ class LinfSearch:
             program, epsilon, rows = self._program(x, label, target, lower, upper)
             objective = np.zeros(len(program.var_lower))
             objective[epsilon] = 1.0
-            result = program.solve(objective, rows, self.time_limit_s, self.relative_gap)
+            result = program.solve(objective, rows, self.time_limit_s, self.relative_gap, heuristics=False)
             if result.status == 2:  # infeasible: no point within `upper` but the one found, up to tolerances
                 lower = upper
             dual_bound = getattr(result, "mip_dual_bound", None)

@@ -117,14 +117,16 @@ class Program:
         self._add(np.r_[rows, rows], np.r_[a, d], np.r_[one, -upper], -np.inf, 0.0, len(z))  # a − u d ≤ 0
         return a
 
-    def solve(self, objective, extra_rows=(), time_limit_s=None, relative_gap=None, pattern=None, feasibility=False):
+    def solve(self, objective, extra_rows=(), time_limit_s=None, relative_gap=None, pattern=None, feasibility=False,
+              heuristics=True):
         """Minimises `objective` (dense over the variables) subject to the constraints and `extra_rows`.
 
         `relative_gap`: HiGHS stops once its dual bound is within this fraction of the best point.
         `pattern`: the binaries' values (one 0/1 per binary variable, as `binaries`): the program becomes
         the linear program of that activation pattern.
-        `feasibility`: only whether a feasible point exists matters: HiGHS stops at the first it finds and runs
-        no primal heuristics (on these programs they spend most of a proof's time at the root node).
+        `feasibility`: only whether a feasible point exists matters: HiGHS stops at the first it finds.
+        `heuristics`: False turns HiGHS's primal heuristics off: they only look for points, and on these programs
+        they spend most of a proof's time at the root node.
         """
         num_vars = len(self.var_lower)
         if getattr(self, "_matrix", None) is None or self._matrix.shape[1] != num_vars:
@@ -137,8 +139,11 @@ class Program:
         options = {"time_limit": max(time_limit_s, 1e-3)} if time_limit_s is not None else {}
         if relative_gap is not None:
             options["mip_rel_gap"] = relative_gap
-        if feasibility:  # HiGHS options beyond scipy's named ones, which scipy passes on as they are
-            options.update({"mip_max_improving_sols": 1, "mip_heuristic_effort": 0.0, **_NO_HEURISTICS})
+        # HiGHS options beyond scipy's named ones, which scipy passes on as they are
+        if feasibility:
+            options["mip_max_improving_sols"] = 1
+        if not heuristics:
+            options.update({"mip_heuristic_effort": 0.0, **_NO_HEURISTICS})
         lower, upper, integrality = np.array(self.var_lower), np.array(self.var_upper), np.array(self.integrality)
         if pattern is not None:
             binaries = np.concatenate(self.binaries)
@@ -200,7 +205,7 @@ def verify(model, steps, x, label, epsilon, time_limit_s=60.0):
             share = (time_limit_s - (time.perf_counter() - start)) / (len(pending) - n)
             objective = margin_objective(program, label, target)
             result = program.solve(objective, [(objective[None], -np.inf, 0.0)], time_limit_s=share,
-                                   feasibility=True)
+                                   feasibility=True, heuristics=False)
             if result.status == 2:  # infeasible: no input of the ball reaches the target
                 continue
             if result.x is not None:
