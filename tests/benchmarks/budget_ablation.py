@@ -115,14 +115,7 @@ def table(stored):
              "held-out 50 | targets met on | ms / example (load) |", "| --- | --- | --: | --- | --- | --- | --: |"]
     for name in [n for n in CONFIGS if n in stored] + [n for n in stored if n not in CONFIGS]:
         for model, runs in stored[name]["models"].items():
-            rows = {}
-            for slice_name, run in runs.items():
-                try:
-                    rows[slice_name] = against_envelope(model, SLICES[slice_name], run)
-                except FileNotFoundError:  # that slice's peers not stored yet
-                    pass
-            if not rows:
-                continue
+            rows = {slice_name: against_envelope(model, SLICES[slice_name], run) for slice_name, run in runs.items()}
             cells = [_cell(rows[s]) if s in rows else "–" for s in SLICES]
             timed = runs.get("held-out 50") or next(iter(runs.values()))
             evals = (runs.get("stored 100") or timed)["grad_evals"]
