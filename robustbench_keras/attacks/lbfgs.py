@@ -40,8 +40,9 @@ _RESCUE_BATCH_SIZE = 8
 def balanced_batch_size(num_rows, batch_size):
     """The rows per batch when `num_rows` go in as few batches of at most `batch_size` as possible, evenly:
     100 rows at batch_size 64 run as 2 batches of 50, not 64 + 36 padded to 64 (22% fewer rows evaluated)."""
-    num_batches = -(-max(num_rows, 1) // batch_size)
-    return -(-max(num_rows, 1) // num_batches)
+    num_rows = max(num_rows, 1)
+    num_batches = -(-num_rows // batch_size)
+    return -(-num_rows // num_batches)
 
 
 class LBFGSAttack:

@@ -70,7 +70,7 @@ __all__ = ["CACHE_DIR", "ExampleSlice", "NUM_EXAMPLES", "RELU_RECIPE", "load_mni
 
 tf = import_tensorflow()
 SETTINGS_VARIABLE = "PEERS_ATTACK_SETTINGS"
-SCIPY_SETTINGS = AttackSettings(**REFERENCE_C_SEARCH)  # as the held-out peers were stored (the 100 with 6 c steps)
+SCIPY_SETTINGS = AttackSettings(**REFERENCE_C_SEARCH)  # the held-out SciPy peers ran it; the stored 100 ran 6 c steps
 
 
 def predicted(model, x):
