@@ -22,6 +22,7 @@ import numpy as np
 import tensorflow_probability as tfp
 
 from robustbench_keras.attacks import batched_lbfgs, boundary_walk, restarts
+from robustbench_keras.attacks.input_gradients import fast_input_gradient_model
 from robustbench_keras.attacks.objective import make_value_and_gradients, target_margin
 from robustbench_keras.attacks.projection import polyhedron_projection
 from robustbench_keras.quiet import import_tensorflow
@@ -53,13 +54,14 @@ class BatchSolver:
     """The compiled kernels for one model, loss and batch shape.
 
     Args:
-        model: Keras model returning logits (batch, classes).
+        model: Keras model returning logits (batch, classes); the kernels differentiate
+            `input_gradients.fast_input_gradient_model(model)`.
         input_shape: per-example input shape of the model, e.g. (28, 28).
         settings: `AttackSettings`; its batch size, loss, solver and boundary-step settings shape the kernels.
     """
 
     def __init__(self, model, input_shape, settings):
-        self.model = model
+        self.model = fast_input_gradient_model(model)
         self.settings = settings
         self.input_shape = tuple(int(d) for d in input_shape)
         self.batch_size = settings.batch_size

@@ -73,7 +73,8 @@ def evaluation_times(model, x, targets, batch_size, attack, clock=time.perf_coun
     """Seconds per example of one fully batched value-and-gradient and of one forward pass (best of 3, on `clock`)."""
     flat = tf.constant(x[:batch_size].reshape(batch_size, -1))
     target = tf.constant(targets[:batch_size].astype(np.int32))
-    jit_compile = attack.solver(model, x.shape[1:]).jit_compile  # "auto" resolved for this model
+    solver = attack.solver(model, x.shape[1:])
+    model, jit_compile = solver.model, solver.jit_compile  # the model its kernels differentiate, "auto" resolved
     value_and_gradients = make_value_and_gradients(
         model, flat, target, tf.ones(batch_size), attack.settings.loss, attack.settings.kappa, x.shape[1:])
 
