@@ -69,7 +69,7 @@ class LBFGSAttack:
             solvers[key] = BatchSolver(model, input_shape, settings)
         return solvers[key]
 
-    def run(self, model, x, targets, labels=None, progress=False):
+    def run(self, model, x, targets, labels=None, progress=False, polish=True):
         """Attacks every example toward its target, in the fewest batches of at most `batch_size` examples,
         evenly filled (`balanced_batch_size`).
 
@@ -79,6 +79,8 @@ class LBFGSAttack:
             targets: int (n,), the label each example is pushed toward.
             labels: int (n,), true labels, only recorded (default: -1).
             progress: show a progress line.
+            polish: run the stages after the c search's boundary step, and the rescue; False: the c search
+                and its boundary step alone, a cheap first ranking of candidate targets (`run_attack`'s shortlist).
 
         Returns:
             AttackRecords, one row per example, in order (index = 0..n-1).
@@ -90,9 +92,10 @@ class LBFGSAttack:
         solver = self.solver(model, x.shape[1:], balanced_batch_size(n, self.settings.batch_size))
         flat = x.reshape(n, -1)
         bar = Progress("L-BFGS attack", n, unit="example", enabled=progress)
-        columns = self._run_batches(solver, flat, targets, bar)
+        columns = self._run_batches(solver, flat, targets, bar, polish=polish)
         bar.close()
-        columns = self._rescue(model, x.shape[1:], flat, targets, columns)
+        if polish:
+            columns = self._rescue(model, x.shape[1:], flat, targets, columns)
         x_adv = columns.pop("x_adv").reshape(x.shape)
         measured = distortions(x, x_adv)
         failed = ~columns["success"]
@@ -104,12 +107,12 @@ class LBFGSAttack:
             distortion_rms=measured["rms"], distortion_l2=measured["l2"], distortion_linf=measured["linf"],
             metadata={"attack": self.settings.to_json()}, **columns)
 
-    def _run_batches(self, solver, flat, targets, bar=None, fresh_memory=False):
+    def _run_batches(self, solver, flat, targets, bar=None, fresh_memory=False, polish=True):
         """The c search on every flat row, `solver.batch_size` at a time; returns per-row columns."""
         parts = []
         for start in range(0, len(flat), solver.batch_size):
             stop = min(start + solver.batch_size, len(flat))
-            parts.append(self._run_batch(solver, flat[start:stop], targets[start:stop], fresh_memory))
+            parts.append(self._run_batch(solver, flat[start:stop], targets[start:stop], fresh_memory, polish))
             if bar is not None:
                 bar.update(stop - start, info=f"{np.mean(np.concatenate([p['success'] for p in parts])):.0%} success")
         return {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
@@ -140,8 +143,9 @@ class LBFGSAttack:
                 columns[key][failed] = values
         return columns
 
-    def _run_batch(self, solver, x, targets, fresh_memory=False):
-        """Runs the c search on up to `batch_size` flat rows; returns per-row columns."""
+    def _run_batch(self, solver, x, targets, fresh_memory=False, polish=True):
+        """Runs the c search (and with `polish` the later stages) on up to `batch_size` flat rows; returns
+        per-row columns."""
         started = time.perf_counter()
         rows = len(x)
         pad = solver.batch_size - rows
@@ -176,12 +180,16 @@ class LBFGSAttack:
                                           found & ~already)
         # Then projection steps along the boundary, the DDN second start, the stroke and competitor starts and
         # the boundary walk, each with a boundary step, where closer.
-        x_adv = solver.polished(x, targets, x_adv, found & ~already)
-        success = found
         settings = self.settings
-        polish = (settings.num_projection_steps, settings.num_ddn_steps, settings.num_walk_steps)
+        if polish:
+            x_adv = solver.polished(x, targets, x_adv, found & ~already)
+        else:
+            settings = dataclasses.replace(settings, num_projection_steps=0, num_ddn_steps=0, num_restart_steps=0,
+                                           num_walk_steps=0)  # for the counts below
+        success = found
+        stages = (settings.num_projection_steps, settings.num_ddn_steps, settings.num_walk_steps)
         num_restarts = 2 if settings.num_restart_steps else 0  # each with an inner boundary step
-        num_stages = 2 + sum(map(bool, polish)) + num_restarts
+        num_stages = 2 + sum(map(bool, stages)) + num_restarts
         num_forward = (1 + settings.num_c_steps + num_stages * (settings.num_boundary_steps + 1)
                        + num_restarts * settings.num_boundary_steps + num_restarts // 2)  # + the competitor's logits
         num_projection_evals = ((settings.num_projection_steps + 1) * settings.projection_competitors

@@ -85,6 +85,8 @@ class AttackSettings:
         walk_gamma: the walk's relative change of the norm per step (> 0, < 1).
         success_margin: a point counts as adversarial when the target logit beats every other
             logit by more than this (>= 0), so that it stays adversarial when re-run.
+        num_shortlisted_targets: untargeted (`target_policy: closest`), the wrong labels per example that get the
+            whole attack: those whose c search alone came closest (`run_attack`); 0: every wrong label (>= 0).
         jit_compile: compile the kernels with XLA (true), run them as TensorFlow graphs (false), or
             "auto": XLA unless the model has convolution or pooling layers, whose gradients XLA's
             CPU backend computes 8x slower than TensorFlow's oneDNN kernels.
@@ -118,6 +120,7 @@ class AttackSettings:
     walk_step: float = 0.3
     walk_gamma: float = 0.02
     success_margin: float = 1e-3
+    num_shortlisted_targets: int = 3
     jit_compile: bool | str = "auto"
     domain: str = "box"
 
@@ -145,6 +148,7 @@ class AttackSettings:
             "num_walk_steps": dict(kind=int, low=0, low_open=False),
             "walk_step": dict(kind=float, low=0), "walk_gamma": dict(kind=float, low=0),
             "success_margin": dict(kind=float, low=0, low_open=False),
+            "num_shortlisted_targets": dict(kind=int, low=0, low_open=False),
             "domain": dict(kind=str, choices=DOMAINS),
         }
         for name, check in checks.items():
@@ -159,7 +163,7 @@ class AttackSettings:
     def kernel_options(self):
         """The settings that enter the compiled kernels (the c search's and the rescue's do not), as a
         hashable tuple."""
-        skipped = ("initial_c", "c_factor", "num_c_steps", "rescue_evaluations", "domain")
+        skipped = ("initial_c", "c_factor", "num_c_steps", "rescue_evaluations", "num_shortlisted_targets", "domain")
         return tuple((f.name, getattr(self, f.name)) for f in dataclasses.fields(self) if f.name not in skipped)
 
     def to_json(self):

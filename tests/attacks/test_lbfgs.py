@@ -9,6 +9,7 @@ from robustbench_keras.attacks.lbfgs import balanced_batch_size
 from robustbench_keras.attacks.settings import AttackSettings
 from robustbench_keras.attacks.qp_oracle import affine_parameters, exact_minimal_distortion
 from robustbench_keras.attacks.solver import resolve_jit_compile
+from robustbench_keras.attacks.targets import candidate_targets
 from robustbench_keras.errors import SuiteError
 
 FAST = dict(batch_size=16, jit_compile=False)
@@ -101,12 +102,41 @@ def test_same_seed_gives_identical_records(mlp, test_sample):
 
 def test_closest_policy_keeps_the_smallest_target(check_attack_contract, mlp, test_sample):
     x, y, _ = test_sample
-    attack = LBFGSAttack(AttackSettings(num_c_steps=4, **FAST))
+    attack = LBFGSAttack(AttackSettings(num_c_steps=4, num_shortlisted_targets=0, **FAST))
     closest = run_attack(attack, mlp, x[:3], y[:3], target_policy="closest", progress=False)
     check_attack_contract(mlp, x[:3], closest.target, closest, success_margin=1e-3)
     every = attack.run(mlp, np.repeat(x[:3], 9, axis=0), (np.arange(9)[None] + (np.arange(9)[None] >= y[:3, None])).reshape(-1))
     np.testing.assert_allclose(closest.distortion_l2, np.nanmin(every.distortion_l2.reshape(3, 9), axis=1))
     assert np.all(closest.target != y[:3])
+
+
+def test_the_shortlist_gives_the_whole_attack_to_the_targets_whose_c_search_came_closest(mlp, test_sample):
+    x, y = test_sample[0][:4], test_sample[1][:4]
+    attack = LBFGSAttack(AttackSettings(num_c_steps=3, num_shortlisted_targets=2, **FAST))
+    every = candidate_targets("closest", y)
+    screened = attack.run(mlp, np.repeat(x, 9, axis=0), every.reshape(-1), polish=False)
+    distance = np.where(screened.success, screened.distortion_l2, np.inf).reshape(4, 9)  # failures (no rescue) last
+    shortlisted = np.take_along_axis(every, np.argsort(distance, axis=1)[:, :2], axis=1)
+    whole = attack.run(mlp, np.repeat(x, 2, axis=0), shortlisted.reshape(-1))
+    closest = run_attack(attack, mlp, x, y, target_policy="closest", progress=False)
+    np.testing.assert_array_equal(closest.distortion_l2, whole.distortion_l2.reshape(4, 2).min(axis=1))
+    assert all(target in row for target, row in zip(closest.target, shortlisted))
+    np.testing.assert_array_equal(closest.num_grad_evals, screened.num_grad_evals.reshape(4, 9).sum(axis=1)
+                                  + whole.num_grad_evals.reshape(4, 2).sum(axis=1))
+    # The c search alone runs no later stage: fewer evaluations than the whole attack on the same rows.
+    assert screened.num_grad_evals.max() < whole.num_grad_evals.min()
+
+
+def test_the_shortlist_reaches_the_exact_untargeted_optimum_on_fc10(fc10, test_sample):
+    x, y = test_sample[0][:8], test_sample[1][:8]
+    w, b = affine_parameters(fc10, (28, 28))
+    every = candidate_targets("closest", y)
+    exact = np.min([exact_minimal_distortion(w, b, x, every[:, j]).distance for j in range(9)], axis=0)
+    records = run_attack(LBFGSAttack(AttackSettings(num_shortlisted_targets=2, **FAST)), fc10, x, y,
+                         target_policy="closest", progress=False)
+    assert records.success.all()
+    ratio = records.distortion_l2 / exact
+    assert np.all(ratio >= 1.0 - 1e-4) and np.all(ratio <= 1.01), ratio
 
 
 def test_tfp_inner_solver_reaches_the_same_optimum(check_attack_contract, fc10, test_sample, fc10_records):
