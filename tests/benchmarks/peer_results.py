@@ -248,8 +248,9 @@ def write_report(results_dir=RESULTS_DIR, models=MODELS, policy="random", exampl
             results[name], keys[name] = stored, key
     rows = table_rows(results)
     targets = (examples.describe() if policy == "random" else
-               f"{examples.images}, untargeted (`target_policy: closest`: this project attacks all 9 wrong labels and "
-               "keeps the closest; "
+               f"{examples.images}, untargeted (`target_policy: closest`: this project runs its c search on all 9 wrong "
+               "labels, the whole attack on the 3 whose c search came closest (`num_shortlisted_targets`), and keeps the "
+               "closest; "
                "the peers use Foolbox's `Misclassification` criterion)")
     success = ("classifies it as the target" if policy == "random" else "classifies it as any label but the true one; "
                "examples the model already misclassifies (envelope 0) are left out of the ratios")
