@@ -4,8 +4,8 @@ Every stage of the attack differentiates the model with respect to its input. On
 TensorFlow's CPU kernel for the input gradient of the first convolution (`Conv2DBackpropInput` onto one
 channel) took 25 µs per row at batch 50, a third of the whole value-and-gradient, while the same sum as a
 depthwise convolution of the output gradient with the flipped kernel, summed over the output channels, took
-10 µs (README, "Speed"). `fast_input_gradient_model` swaps in that gradient for every `Conv2D` on
-one-channel inputs with unit strides and dilations; its forward pass is the layer's own convolution.
+10 µs (README, "The conv net's input gradient"). `fast_input_gradient_model` swaps in that gradient for every
+`Conv2D` on one-channel inputs with unit strides and dilations; its forward pass is the layer's own convolution.
 """
 
 import keras
