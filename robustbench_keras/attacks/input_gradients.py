@@ -78,7 +78,7 @@ def has_one_channel_input(layer):
             and int(layer.kernel.shape[2]) == 1 and not getattr(layer, "lora_enabled", False))
 
 
-def _layers(model):
+def all_layers(model):
     """Every layer of `model`, nested models' included."""
     pending, found = list(getattr(model, "layers", [])), []
     while pending:
@@ -92,7 +92,7 @@ def fast_input_gradient_model(model):
     """`model` rebuilt on its own layers and variables, its one-channel `Conv2D` layers computed through
     `one_channel_conv2d`: the same logits, input gradients equal up to rounding. `model` itself where it
     has no such layer or is not a functional or sequential Keras model (those cannot be rebuilt)."""
-    if not any(map(has_one_channel_input, _layers(model))):
+    if not any(map(has_one_channel_input, all_layers(model))):
         return model
     try:
         return keras.models.clone_model(

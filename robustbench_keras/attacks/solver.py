@@ -22,7 +22,7 @@ import numpy as np
 import tensorflow_probability as tfp
 
 from robustbench_keras.attacks import batched_lbfgs, boundary_walk, restarts
-from robustbench_keras.attacks.input_gradients import fast_input_gradient_model
+from robustbench_keras.attacks.input_gradients import all_layers, fast_input_gradient_model
 from robustbench_keras.attacks.objective import make_value_and_gradients, target_margin
 from robustbench_keras.attacks.projection import polyhedron_projection
 from robustbench_keras.quiet import import_tensorflow
@@ -41,13 +41,7 @@ def resolve_jit_compile(model, jit_compile):
     "auto", true unless the model (or a model nested in it) has a layer in `_SLOW_UNDER_XLA`."""
     if isinstance(jit_compile, bool):
         return jit_compile
-    pending = list(getattr(model, "layers", []))
-    while pending:
-        layer = pending.pop()
-        if isinstance(layer, _SLOW_UNDER_XLA):
-            return False
-        pending.extend(getattr(layer, "layers", []))
-    return True
+    return not any(isinstance(layer, _SLOW_UNDER_XLA) for layer in all_layers(model))
 
 
 class BatchSolver:
