@@ -105,7 +105,7 @@ def test_closest_policy_keeps_the_smallest_target(check_attack_contract, mlp, te
     attack = LBFGSAttack(AttackSettings(num_c_steps=4, num_shortlisted_targets=0, **FAST))
     closest = run_attack(attack, mlp, x[:3], y[:3], target_policy="closest", progress=False)
     check_attack_contract(mlp, x[:3], closest.target, closest, success_margin=1e-3)
-    every = attack.run(mlp, np.repeat(x[:3], 9, axis=0), (np.arange(9)[None] + (np.arange(9)[None] >= y[:3, None])).reshape(-1))
+    every = attack.run(mlp, np.repeat(x[:3], 9, axis=0), candidate_targets("closest", y[:3]).reshape(-1))
     np.testing.assert_allclose(closest.distortion_l2, np.nanmin(every.distortion_l2.reshape(3, 9), axis=1))
     assert np.all(closest.target != y[:3])
 
